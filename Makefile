@@ -1,0 +1,37 @@
+# planner: every target sets up .venv itself; `make run` and `make test` are all a fresh machine needs.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+RESULTS ?= results
+INSTANCE ?= instances/deepseek-2025-02-28.yaml
+
+.DEFAULT_GOAL := help
+.PHONY: help run test reproduce validate clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; set PYTHON=/path/to/python3.11" >&2; exit 2; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+run: $(STAMP) ## solve the reference day and print the plan beside the published 226.75 nodes
+	$(BIN)/planner solve $(INSTANCE) --out $(RESULTS)/deepseek-2025-02-28 --overwrite
+	@echo "files written under $(RESULTS)/deepseek-2025-02-28/"
+
+test: $(STAMP) ## run the test suite
+	$(BIN)/python -m pytest
+
+reproduce: $(STAMP) ## recompute the published arithmetic and set the optimized day beside it
+	$(BIN)/planner reproduce --out $(RESULTS)/reproduce --overwrite
+	@echo "files written under $(RESULTS)/reproduce/"
+
+validate: $(STAMP) ## validate every shipped instance
+	@for f in instances/*.yaml; do $(BIN)/planner validate $$f || exit $$?; done
+
+clean: ## remove results/ (keeps .venv)
+	rm -rf $(RESULTS)

@@ -1,0 +1,187 @@
+"""Command line: a thin layer over planner.api. Exit 0 plan, 1 no plan, 2 bad input, 130 Ctrl-C."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from . import api
+from . import reference as ref
+from .errors import InputError, PlanningError
+from .files import write_atomic
+from .report import text_table, to_json
+from .files import write_text_atomic
+
+EXIT_NO_PLAN = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+DEFAULT_INSTANCE = "instances/deepseek-2025-02-28.yaml"
+
+
+class PlannerGroup(click.Group):
+    """Turns planner's own errors into one line on stderr and an exit code; never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except InputError as exc:
+            click.echo(f"error: {exc.line()}", err=True)
+            ctx.exit(EXIT_BAD_INPUT)
+        except PlanningError as exc:
+            click.echo(f"no plan: {exc}", err=True)
+            ctx.exit(EXIT_NO_PLAN)
+        except KeyboardInterrupt:
+            click.echo("interrupted: nothing more was written", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+
+
+def set_option(function):
+    return click.option(
+        "--set", "overrides", multiple=True, metavar="PATH=VALUE",
+        help="Override a field of the instance, e.g. --set solver.mip_gap=0.01 (repeatable; typed as YAML).",
+    )(function)
+
+
+def solver_flags(function):
+    function = click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
+                            help="Solver time limit in seconds (default: the instance's solver.time_limit_s).")(function)
+    function = click.option("--mip-gap", type=click.FloatRange(0, 1), default=None,
+                            help="Relative MIP gap at which the solver stops (default: solver.mip_gap).")(function)
+    function = click.option("--threads", type=click.IntRange(1, 256), default=None,
+                            help="Solver threads (default: solver.threads).")(function)
+    return function
+
+
+def output_flags(function):
+    function = click.option("--out", type=click.Path(path_type=Path), default=None,
+                            help="Folder for summary.json, schedule.csv, plan.png and report.md.")(function)
+    function = click.option("--overwrite", is_flag=True, help="Replace a previous result in --out.")(function)
+    return function
+
+
+instance_argument = click.argument("instance", type=click.Path(path_type=Path, dir_okay=False))
+
+
+@click.group(cls=PlannerGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="planner")
+def main() -> None:
+    """planner: hourly capacity plans for GPU fleets that serve large language models."""
+
+
+@main.command()
+@instance_argument
+@output_flags
+@solver_flags
+@set_option
+@click.option("--json", "as_json", is_flag=True, help="Print summary.json instead of the table.")
+def solve(instance: Path, out: Path | None, overwrite: bool, time_limit, mip_gap, threads, overrides,
+          as_json: bool) -> None:
+    """Solve INSTANCE and print the plan beside the published figures."""
+    outcome = api.solve_instance(instance, overrides, out=out, overwrite=overwrite,
+                                 time_limit_s=time_limit, mip_gap=mip_gap, threads=threads)
+    from .report import printed_summary
+
+    if outcome.plan is None:
+        raise PlanningError(
+            f"HiGHS stopped with '{outcome.result.termination}' before finding a plan "
+            f"(after {outcome.result.solve_s:.1f} s); raise --time-limit"
+        )
+    click.echo(to_json(outcome.summary) if as_json else printed_summary(outcome.summary), nl=not as_json)
+    if outcome.result.status != "optimal":
+        click.echo(f"note: the solver stopped at its limit; the plan is within {_gap(outcome)} of optimal", err=True)
+    if out is not None:
+        click.echo(f"wrote {', '.join(p.name for p in outcome.paths)} to {out}")
+
+
+def _gap(outcome: api.PlanOutcome) -> str:
+    gap = outcome.result.mip_gap
+    return "an unknown gap" if gap is None else f"{100 * gap:.3g} %"
+
+
+@main.command()
+@instance_argument
+@set_option
+def validate(instance: Path, overrides) -> None:
+    """Check INSTANCE (and the files it names) without solving it."""
+    data = api.validate_instance(instance, overrides)
+    tokens = {c: float(v.sum()) for c, v in data.demand_tokens.items()}
+    click.echo(
+        f"{instance}: valid. {data.periods} periods of {data.period_hours:g} h from {data.spec.horizon.start}; "
+        f"served models {', '.join(data.served_models)}; node types {', '.join(data.node_type_names)}; "
+        f"{tokens['input_tokens']:,.0f} input tokens ({tokens['input_cache_hit_tokens']:,.0f} cache hits), "
+        f"{tokens['output_tokens']:,.0f} output tokens."
+    )
+
+
+@main.command()
+@click.option("--instance", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_INSTANCE,
+              show_default=True, help="The reference-day instance.")
+@output_flags
+@solver_flags
+@set_option
+def reproduce(instance: Path, out: Path | None, overwrite: bool, time_limit, mip_gap, threads, overrides) -> None:
+    """Recompute the published arithmetic and set the optimized day beside the published one."""
+    r = api.reproduce(instance, overrides, out=out, overwrite=overwrite,
+                      time_limit_s=time_limit, mip_gap=mip_gap, threads=threads)
+    a = r.arithmetic
+    click.echo("Published arithmetic, recomputed from the disclosure's tokens, throughputs and prices")
+    click.echo(text_table([
+        ("cost: 226.75 nodes x 8 GPUs x $2 x 24 h", f"${a['daily_cost_usd']:,.0f}", "$87,072"),
+        ("revenue: tokens at R1 list prices", f"${a['theoretical_revenue_usd']:,.0f}",
+         f"$562,027 ({100 * a['revenue_error_vs_published']:+.3f} %)"),
+        ("cost-profit margin (recomputed revenue)", f"{100 * a['cost_profit_margin']:.1f} %", "545 %"),
+        ("cost-profit margin (published revenue)", f"{100 * a['cost_profit_margin_published_revenue']:.1f} %", "545 %"),
+        ("node-hours: 608 B / 73.7 k + 168 B / 14.8 k", f"{a['node_hours_from_throughput']:,.0f}",
+         f"{a['node_hours_from_average']:,.0f} (226.75 x 24)"),
+    ], ("figure", "recomputed", "published")))
+    click.echo("\nCapacity at full use over the published day average (heaviest hourly load per node)")
+    click.echo(text_table([
+        (role, f"{f['recomputed']:.5f}", f"{f['instance']:.4f}") for role, f in r.capacity_factors.items()
+    ], ("role", "recomputed", "instance")))
+    scored = r.published.evaluation.totals if r.published.evaluation else None
+    plan = r.plan.summary
+    rows = [
+        ("mean nodes in service", f"{226.75:.2f}", _fmt(scored, "nodes", "mean", "{:.2f}"),
+         _fmt(plan, "nodes", "mean", "{:.2f}")),
+        ("peak nodes", "278", _fmt(scored, "nodes", "peak", "{:.0f}"), _fmt(plan, "nodes", "peak", "{:.0f}")),
+        ("cost per day", "$87,072", _fmt(scored, "cost_usd", "total", "${:,.0f}"),
+         _fmt(plan, "cost_usd", "total", "${:,.0f}")),
+        ("revenue per day", "$562,027", _fmt(scored, "revenue_usd", "total", "${:,.0f}"),
+         _fmt(plan, "revenue_usd", "total", "${:,.0f}")),
+        ("cost-profit margin", "545 %", _fmt(scored, "margin", "cost_profit", "{:.1%}"),
+         _fmt(plan, "margin", "cost_profit", "{:.1%}")),
+        ("unserved output tokens", "-", _fmt(scored, "unserved_tokens", "output", "{:,.0f}"),
+         _fmt(plan, "unserved_tokens", "output", "{:,.0f}")),
+    ]
+    click.echo("\nThe day: published figures, the published schedule scored by planner, the optimized plan")
+    click.echo(text_table(rows, ("figure", "published", "published schedule", "optimized")))
+    if out is not None:
+        record = {"arithmetic": a, "capacity_factors": r.capacity_factors,
+                  "published_schedule_scored": scored, "plan": plan}
+        write_text_atomic(Path(out) / "reproduce.json", to_json(record))
+        click.echo(f"wrote reproduce.json and the plan's files to {out}")
+
+
+def _fmt(record, group: str, key: str, pattern: str) -> str:
+    value = (record or {}).get(group, {}).get(key) if record else None
+    return "-" if value is None else pattern.format(value)
+
+
+@main.command("reference-demand")
+@click.argument("reference_yaml", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--served-model", default="deepseek-r1", show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="CSV file to write.")
+def reference_demand(reference_yaml: Path, served_model: str, out: Path) -> None:
+    """Build a demand table from a published day: daily token totals in the shape of its income bars."""
+    reference = ref.load_reference(reference_yaml)
+    table = ref.demand_table(reference, served_model)
+    header = (f"# Built by planner reference-demand from {reference_yaml.name} and its -hourly.csv.\n"
+              "# Tokens per period: daily totals (disclosure text) in the shape of the income bars (chart).\n")
+    write_atomic(out, lambda tmp: tmp.write_text(header + table.to_csv(index=False), encoding="utf-8"))
+    click.echo(f"wrote {len(table)} rows to {out}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,192 @@
+"""Cost, revenue and margins of a schedule: an optimized plan or a given one (the published day).
+
+One function, `evaluate`, scores any allocation of nodes to (served model, node type, role,
+period) against an instance's demand and prices, so that the plan and the published schedule
+are measured by the same code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .instance import ROLES, TOKENS_PER_MTOK, PlanningData
+
+PRICE_KINDS = ("input_cache_hit", "input_cache_miss", "output")
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Per-period schedule (one row per period) and the day's totals."""
+
+    schedule: pd.DataFrame
+    totals: dict[str, Any]
+
+
+def cost_profit_margin(revenue_usd: float, cost_usd: float) -> float | None:
+    """(revenue - cost) / cost: the published '545 %' figure. None when nothing was spent."""
+    return (revenue_usd - cost_usd) / cost_usd if cost_usd > 0 else None
+
+
+def gross_margin(revenue_usd: float, cost_usd: float) -> float | None:
+    """(revenue - cost) / revenue. None without revenue."""
+    return (revenue_usd - cost_usd) / revenue_usd if revenue_usd > 0 else None
+
+
+def capacity_mtok(data: PlanningData, allocation: pd.DataFrame) -> dict[tuple[str, str], np.ndarray]:
+    """Million tokens each (served model, role) can serve per period from `allocation`'s nodes.
+
+    A node serves 1/u of a unit's capacity; fractional node counts (a published step that
+    changes inside an hour) serve in proportion to their time.
+    """
+    out = {(m, r): np.zeros(data.periods) for m in data.served_models for r in ROLES}
+    for (m, g, r), rows in allocation.groupby(["served_model", "node_type", "role"]):
+        nodes = np.zeros(data.periods)
+        nodes[rows["period"].to_numpy()] = rows["nodes"].to_numpy(dtype=float)
+        out[(m, r)] += nodes * data.unit_capacity_mtok[(m, g, r)] / data.unit_nodes[(m, g, r)]
+    return out
+
+
+def revenue_usd(data: PlanningData, served_share: dict[tuple[str, str], np.ndarray]) -> np.ndarray:
+    """Revenue [model, period] at each period's prices, for the served share of each role's tokens.
+
+    input:  (hit * p_hit + (input - hit) * p_miss) * served_share_prefill
+    output: output * p_out * served_share_decode            (tokens in millions, p in $/Mtok)
+    """
+    d, p = data.demand_tokens, data.prices_usd_per_mtok
+    hits = d["input_cache_hit_tokens"] / TOKENS_PER_MTOK
+    misses = (d["input_tokens"] - d["input_cache_hit_tokens"]) / TOKENS_PER_MTOK
+    outputs = d["output_tokens"] / TOKENS_PER_MTOK
+    share_in = np.vstack([served_share[(m, "prefill")] for m in data.served_models])
+    share_out = np.vstack([served_share[(m, "decode")] for m in data.served_models])
+    return ((hits * p["input_cache_hit"] + misses * p["input_cache_miss"]) * share_in
+            + outputs * p["output"] * share_out)
+
+
+def evaluate(data: PlanningData, allocation: pd.DataFrame, owned: pd.Series, rented: pd.DataFrame) -> Evaluation:
+    """Score a schedule.
+
+    allocation: rows (served_model, node_type, role, period, nodes); owned: nodes per node type
+    for the horizon; rented: rows (node_type, period, rented_nodes). Cost per period is
+    owned x a_g x Delta + rented x b_g x Delta; revenue counts served tokens only.
+    """
+    T, hours = data.periods, data.period_hours
+    capacity = capacity_mtok(data, allocation)
+    demand = {(m, r): data.role_demand_mtok(m, r) for m in data.served_models for r in ROLES}
+    served = {k: np.minimum(demand[k], capacity[k]) for k in demand}
+    share = {k: np.divide(served[k], demand[k], out=np.ones(T), where=demand[k] > 0) for k in demand}
+    revenue = revenue_usd(data, share)
+
+    role_nodes = {r: np.zeros(T) for r in ROLES}
+    for r, rows in allocation.groupby("role"):
+        np.add.at(role_nodes[r], rows["period"].to_numpy(), rows["nodes"].to_numpy(dtype=float))
+    owned_nodes = np.full(T, float(sum(owned.get(g.name, 0) for g in data.node_types)))
+    rented_nodes = np.zeros(T)
+    np.add.at(rented_nodes, rented["period"].to_numpy(), rented["rented_nodes"].to_numpy(dtype=float))
+    owned_cost = np.full(T, sum(owned.get(g.name, 0) * g.owned_usd_per_node_hour * hours for g in data.node_types))
+    rental_price = rented["node_type"].map({g.name: g.rental_usd_per_node_hour for g in data.node_types})
+    rental_cost = np.zeros(T)
+    np.add.at(rental_cost, rented["period"].to_numpy(), (rented["rented_nodes"] * rental_price * hours).to_numpy())
+
+    def role_total(values: dict[tuple[str, str], np.ndarray], role: str) -> np.ndarray:
+        return sum(values[(m, role)] for m in data.served_models) * TOKENS_PER_MTOK
+
+    serving = role_nodes["prefill"] + role_nodes["decode"]
+    schedule = pd.DataFrame({
+        "period": np.arange(T),
+        "start": data.period_starts.strftime("%Y-%m-%dT%H:%M%z"),
+        "prefill_nodes": role_nodes["prefill"],
+        "decode_nodes": role_nodes["decode"],
+        "training_nodes": np.zeros(T),
+        "idle_nodes": owned_nodes + rented_nodes - serving,
+        "serving_nodes": serving,
+        "owned_nodes": owned_nodes,
+        "rented_nodes": rented_nodes,
+        "input_tokens": role_total(demand, "prefill"),
+        "output_tokens": role_total(demand, "decode"),
+        "input_capacity_tokens": role_total(capacity, "prefill"),
+        "output_capacity_tokens": role_total(capacity, "decode"),
+        "unserved_input_tokens": role_total({k: demand[k] - served[k] for k in demand}, "prefill"),
+        "unserved_output_tokens": role_total({k: demand[k] - served[k] for k in demand}, "decode"),
+        "cost_usd": owned_cost + rental_cost,
+        "revenue_usd": revenue.sum(axis=0),
+    })
+    return Evaluation(schedule=schedule, totals=_totals(data, schedule, owned, rented, revenue))
+
+
+def _totals(data: PlanningData, s: pd.DataFrame, owned: pd.Series, rented: pd.DataFrame,
+            revenue: np.ndarray) -> dict[str, Any]:
+    cost = float(s["cost_usd"].sum())
+    income = float(s["revenue_usd"].sum())
+    served_output_mtok = float((s["output_tokens"] - s["unserved_output_tokens"]).sum()) / TOKENS_PER_MTOK
+    owned_cost = float(sum(owned.get(g.name, 0) * g.owned_usd_per_node_hour for g in data.node_types)
+                       * data.period_hours * data.periods)
+    peak_rented = rented.groupby("node_type")["rented_nodes"].max() if len(rented) else pd.Series(dtype=float)
+    return {
+        "nodes": {
+            "mean": float(s["serving_nodes"].mean()),
+            "peak": float(s["serving_nodes"].max()),
+            "mean_prefill": float(s["prefill_nodes"].mean()),
+            "mean_decode": float(s["decode_nodes"].mean()),
+            "mean_training": float(s["training_nodes"].mean()),
+            "mean_idle": float(s["idle_nodes"].mean()),
+            "mean_fleet": float((s["owned_nodes"] + s["rented_nodes"]).mean()),
+            "node_hours": float(s["serving_nodes"].sum() * data.period_hours),
+        },
+        "fleet": {
+            "owned": {g.name: _number(owned.get(g.name, 0)) for g in data.node_types},
+            "rented_peak": {g.name: _number(peak_rented.get(g.name, 0)) for g in data.node_types},
+            "peak_total": _number((s["owned_nodes"] + s["rented_nodes"]).max()),
+        },
+        "cost_usd": {
+            "total": cost,
+            "owned": owned_cost,
+            "rental": cost - owned_cost,
+            "per_million_output_tokens": cost / served_output_mtok if served_output_mtok > 0 else None,
+        },
+        "revenue_usd": {
+            "total": income,
+            "by_served_model": {m: float(revenue[k].sum()) for k, m in enumerate(data.served_models)},
+        },
+        "margin": {"cost_profit": cost_profit_margin(income, cost), "gross": gross_margin(income, cost)},
+        "unserved_tokens": {
+            "input": float(s["unserved_input_tokens"].sum()),
+            "output": float(s["unserved_output_tokens"].sum()),
+            "input_share": _share(s["unserved_input_tokens"].sum(), s["input_tokens"].sum()),
+            "output_share": _share(s["unserved_output_tokens"].sum(), s["output_tokens"].sum()),
+        },
+    }
+
+
+def _number(value: float) -> int | float:
+    value = float(value)
+    return int(value) if value.is_integer() else value
+
+
+def _share(part: float, whole: float) -> float:
+    return float(part / whole) if whole > 0 else 0.0
+
+
+def evaluate_plan(data: PlanningData, tables: dict[str, pd.DataFrame]) -> Evaluation:
+    """Score a solved plan (tables from solve.plan_tables)."""
+    owned = tables["owned"].set_index("node_type")["owned_nodes"]
+    return evaluate(data, tables["units"], owned, tables["rented"])
+
+
+def published_allocation(data: PlanningData, role_nodes: dict[str, np.ndarray]) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
+    """A given node schedule (per role and period) as an allocation on the instance's only
+    deployment, every node paid per use at the rental price: the published accounting."""
+    if len(data.deployments) != 1:
+        raise ValueError("a published schedule is scored on an instance with one deployment")
+    (m, g), = data.deployments
+    periods = np.arange(data.periods)
+    allocation = pd.concat([
+        pd.DataFrame({"served_model": m, "node_type": g, "role": r, "period": periods, "nodes": role_nodes[r]})
+        for r in ROLES
+    ], ignore_index=True)
+    rented = pd.DataFrame({"node_type": g, "period": periods,
+                           "rented_nodes": role_nodes["prefill"] + role_nodes["decode"]})
+    return allocation, pd.Series({g: 0}), rented

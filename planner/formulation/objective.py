@@ -1,0 +1,40 @@
+"""Objective: owned fleet + rented node-hours + unserved tokens, in USD over the horizon."""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+from ..instance import PlanningData
+
+
+def add_objective(model: pyo.ConcreteModel, data: PlanningData) -> None:
+    """**Objective** total_cost_usd (minimize):
+
+        sum_g a_g * H * F_g  +  sum_{g,t} b_g * Delta * R_{g,t}  +  sum_{m,r,t} p_r * e_{m,r,t}
+
+    a_g, b_g are the owned and rental prices in USD per node-hour (gpus_per_node x USD per
+    GPU-hour), Delta the period length in hours, H = T * Delta the horizon, and p_r the
+    penalty in USD per million unserved input (prefill) or output (decode) tokens. An owned
+    node costs every hour of the horizon whether used or not; a rented node only when rented.
+    """
+    hours = data.periods * data.period_hours
+    penalty = {
+        "prefill": data.penalties.unserved_input_usd_per_million_tokens,
+        "decode": data.penalties.unserved_output_usd_per_million_tokens,
+    }
+    model.owned_cost_usd = pyo.Expression(
+        expr=sum(data.node_type(g).owned_usd_per_node_hour * hours * model.owned_nodes[g] for g in model.NODE_TYPES)
+    )
+    model.rental_cost_usd = pyo.Expression(
+        expr=sum(
+            data.node_type(g).rental_usd_per_node_hour * data.period_hours * model.rented_nodes[g, t]
+            for g in model.NODE_TYPES
+            for t in model.PERIODS
+        )
+    )
+    model.unserved_penalty_usd = pyo.Expression(
+        expr=sum(penalty[r] * model.unserved_mtok[m, r, t] for (m, r, t) in model.unserved_mtok.index_set())
+    )
+    model.total_cost_usd = pyo.Objective(
+        expr=model.owned_cost_usd + model.rental_cost_usd + model.unserved_penalty_usd, sense=pyo.minimize
+    )

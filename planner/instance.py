@@ -1,0 +1,421 @@
+"""Load and validate an instance (YAML + demand CSV + profiles) into immutable planning data.
+
+Nothing downstream reads files: `load_instance` returns a `PlanningData` whose arrays are
+read-only, with every per-period figure the model and the economics need already computed.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Annotated, Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import Field, field_validator, model_validator
+
+from .demand import read_demand_csv
+from .errors import NO_VALUE, InputError
+from .files import read_yaml_mapping
+from .profiles import Profile, load_profile
+from .validation import Strict, validate
+
+ROLES = ("prefill", "decode")
+SECONDS_PER_HOUR = 3600.0
+TOKENS_PER_MTOK = 1e6
+
+NonNegative = Annotated[float, Field(ge=0)]
+Positive = Annotated[float, Field(gt=0)]
+Count = Annotated[int, Field(ge=0)]
+Name = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.@+-]*$")]
+_CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
+
+
+# ---------------------------------------------------------------------------------------------
+# Schema (docs/formats.md documents every field)
+# ---------------------------------------------------------------------------------------------
+class Horizon(Strict):
+    start: str
+    periods: Annotated[int, Field(ge=1, le=100_000)]
+    period_hours: Annotated[float, Field(gt=0, le=24 * 31)]
+
+    @field_validator("start")
+    @classmethod
+    def _iso_with_offset(cls, value: str) -> str:
+        try:
+            moment = dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError("must be an ISO 8601 date-time such as 2025-02-27T12:00:00+08:00") from None
+        if moment.tzinfo is None:
+            raise ValueError("needs a UTC offset (+08:00): price windows use its local clock")
+        return value
+
+
+class Owned(Strict):
+    usd_per_gpu_hour: NonNegative
+    min_nodes: Count = 0
+    max_nodes: Count | None = None
+
+    @model_validator(mode="after")
+    def _min_below_max(self) -> "Owned":
+        if self.max_nodes is not None and self.min_nodes > self.max_nodes:
+            raise ValueError(f"min_nodes ({self.min_nodes}) exceeds max_nodes ({self.max_nodes})")
+        return self
+
+
+class Rental(Strict):
+    usd_per_gpu_hour: NonNegative
+    max_nodes: Count | None = None
+
+
+class NodeType(Strict):
+    gpus_per_node: Annotated[int, Field(ge=1)]
+    owned: Owned | None = None
+    rental: Rental | None = None
+    description: str = ""
+
+
+class Prices(Strict):
+    input_cache_hit: NonNegative
+    input_cache_miss: NonNegative
+    output: NonNegative
+
+
+class PriceWindow(Strict):
+    name: str
+    start: str
+    end: str
+    prices: Prices
+
+    @field_validator("start", "end")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        if not _CLOCK.match(value):
+            raise ValueError("must be a clock time HH:MM (00:00 to 24:00)")
+        return value
+
+
+class Deployment(Strict):
+    profile: Name
+    prefill_capacity_factor: Positive = 1.0
+    decode_capacity_factor: Positive = 1.0
+    calibration: str = ""
+
+
+class ServedModel(Strict):
+    prices_usd_per_million_tokens: Prices
+    price_windows: list[PriceWindow] = []
+    deployments: Annotated[dict[Name, Deployment], Field(min_length=1)]
+
+
+class DemandFile(Strict):
+    file: str
+
+
+class Penalties(Strict):
+    unserved_input_usd_per_million_tokens: NonNegative = 1000.0
+    unserved_output_usd_per_million_tokens: NonNegative = 1000.0
+
+
+class SolverSettings(Strict):
+    time_limit_s: Annotated[float, Field(gt=0)] = 60.0
+    mip_gap: Annotated[float, Field(ge=0, le=1)] = 1e-4
+    threads: Annotated[int, Field(ge=1, le=256)] = 1
+    formulation: str = "default"
+
+
+class Instance(Strict):
+    name: Name
+    description: str = ""
+    sources: list[str] = []
+    horizon: Horizon
+    demand: DemandFile
+    node_types: Annotated[dict[Name, NodeType], Field(min_length=1)]
+    served_models: Annotated[dict[Name, ServedModel], Field(min_length=1)]
+    penalties: Penalties = Penalties()
+    solver: SolverSettings = SolverSettings()
+    profiles_dir: str = "../models"
+    reference: str | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# Planning data: what the model and the economics read
+# ---------------------------------------------------------------------------------------------
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array = np.array(array, dtype=float)
+    array.setflags(write=False)
+    return array
+
+
+@dataclass(frozen=True)
+class NodeTypeData:
+    name: str
+    gpus_per_node: int
+    owned_usd_per_node_hour: float
+    owned_min_nodes: int
+    owned_max_nodes: int | None  # None: no limit; 0 when the type cannot be owned
+    rental_usd_per_node_hour: float
+    rental_max_nodes: int | None  # None: no limit; 0 when the type cannot be rented
+
+
+@dataclass(frozen=True)
+class PlanningData:
+    """A validated planning problem. Arrays are read-only; index order is [model, period] etc."""
+
+    name: str
+    source: str
+    spec: Instance
+    periods: int
+    period_hours: float
+    period_starts: pd.DatetimeIndex
+    node_types: tuple[NodeTypeData, ...]
+    served_models: tuple[str, ...]
+    deployments: tuple[tuple[str, str], ...]  # (served model, node type) pairs that can serve
+    profiles: Mapping[tuple[str, str], Profile]
+    unit_nodes: Mapping[tuple[str, str, str], int]  # (model, node type, role) -> nodes per unit
+    unit_capacity_mtok: Mapping[tuple[str, str, str], np.ndarray]  # per unit per period [t]
+    demand_tokens: Mapping[str, np.ndarray]  # column -> [model, period]
+    prices_usd_per_mtok: Mapping[str, np.ndarray]  # hit / miss / output -> [model, period]
+    penalties: Penalties
+    solver: SolverSettings
+    reference_path: Path | None
+    models_dir: Path = field(repr=False, default=Path("models"))
+
+    @property
+    def node_type_names(self) -> tuple[str, ...]:
+        return tuple(g.name for g in self.node_types)
+
+    def node_type(self, name: str) -> NodeTypeData:
+        return next(g for g in self.node_types if g.name == name)
+
+    def model_index(self, name: str) -> int:
+        return self.served_models.index(name)
+
+    def role_demand_mtok(self, model: str, role: str) -> np.ndarray:
+        """Demand each period in million tokens of the role's unit: input for prefill, output for decode."""
+        column = "input_tokens" if role == "prefill" else "output_tokens"
+        return self.demand_tokens[column][self.model_index(model)] / TOKENS_PER_MTOK
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+# ---------------------------------------------------------------------------------------------
+def parse_override(text: str) -> tuple[str, Any]:
+    """'a.b.c=value' -> ('a.b.c', typed value). The value is read as YAML: 1.5, true, null, [1, 2]."""
+    if "=" not in text:
+        raise InputError("--set", text, NO_VALUE, "expected dotted.path=value")
+    key, raw = text.split("=", 1)
+    key = key.strip()
+    if not key or any(not part for part in key.split(".")):
+        raise InputError("--set", key, raw, "the path must be dotted field names, such as solver.mip_gap")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        raise InputError("--set", key, raw, "the value is not valid YAML") from None
+    return key, value
+
+
+def apply_overrides(raw: dict[str, Any], overrides: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
+    """A deep copy of `raw` with each `dotted.path=value` set; intermediate mappings are created."""
+    out = copy.deepcopy(raw)
+    keys = []
+    for text in overrides:
+        key, value = parse_override(text)
+        node: Any = out
+        parts = key.split(".")
+        for depth, part in enumerate(parts[:-1]):
+            node = _step_into(node, part, key, depth)
+        _assign(node, parts[-1], value, key)
+        keys.append(key)
+    return out, keys
+
+
+def _step_into(node: Any, part: str, key: str, depth: int) -> Any:
+    if isinstance(node, list):
+        return node[_list_index(node, part, key)]
+    if not isinstance(node, dict):
+        raise InputError("--set", key, NO_VALUE, f"{'.'.join(key.split('.')[:depth])} is not a mapping")
+    if node.get(part) is None:
+        node[part] = {}
+    return node[part]
+
+
+def _assign(node: Any, part: str, value: Any, key: str) -> None:
+    if isinstance(node, list):
+        node[_list_index(node, part, key)] = value
+    elif isinstance(node, dict):
+        node[part] = value
+    else:
+        raise InputError("--set", key, value, "its parent is not a mapping")
+
+
+def _list_index(node: list, part: str, key: str) -> int:
+    if not part.isdigit() or int(part) >= len(node):
+        raise InputError("--set", key, part, f"a list index from 0 to {len(node) - 1} is expected")
+    return int(part)
+
+
+def load_instance(path: str | Path, overrides: Sequence[str] = ()) -> PlanningData:
+    """Read, override, validate and compile an instance file. Raises InputError on bad input."""
+    path = Path(path)
+    raw = read_yaml_mapping(path)
+    raw, keys = apply_overrides(raw, overrides)
+    return instance_from_mapping(raw, path, overridden=keys)
+
+
+def instance_from_mapping(raw: dict[str, Any], path: Path, overridden: Sequence[str] = ()) -> PlanningData:
+    """Validate a raw mapping as if read from `path` (files it names resolve beside `path`)."""
+    path = Path(path)
+    try:
+        spec = validate(Instance, raw, str(path))
+        return compile_planning_data(spec, path)
+    except InputError as exc:
+        key = next((k for k in overridden if exc.field == k or exc.field.startswith(k + ".")), None)
+        if key is not None and exc.file == str(path):
+            raise InputError(f"--set {key}", exc.field, exc.value, exc.problem) from None
+        raise
+
+
+def compile_planning_data(spec: Instance, path: Path) -> PlanningData:
+    """Check cross-references and compute every per-period figure from a validated spec."""
+    base = path.parent
+    file = str(path)
+    models_dir = (base / spec.profiles_dir).resolve()
+    node_types = tuple(_node_type_data(name, g) for name, g in spec.node_types.items())
+    served = tuple(spec.served_models)
+    profiles, unit_nodes = {}, {}
+    for m, model in spec.served_models.items():
+        for g, deployment in model.deployments.items():
+            field_name = f"served_models.{m}.deployments.{g}"
+            if g not in spec.node_types:
+                raise InputError(file, field_name, g, f"unknown node type; the instance has {sorted(spec.node_types)}")
+            profile = load_profile(models_dir, deployment.profile, file, field_name + ".profile")
+            if profile.gpus_per_node != spec.node_types[g].gpus_per_node:
+                raise InputError(file, f"node_types.{g}.gpus_per_node", spec.node_types[g].gpus_per_node,
+                                 f"profile {profile.name} has {profile.gpus_per_node} GPUs per node")
+            profiles[(m, g)] = profile
+            unit_nodes[(m, g, "prefill")] = profile.prefill.unit_nodes
+            unit_nodes[(m, g, "decode")] = profile.decode.unit_nodes
+    demand_path = base / spec.demand.file
+    demand = read_demand_csv(demand_path, served, spec.horizon.periods)
+    starts = period_starts(spec.horizon)
+    capacity = {
+        key: _frozen(arr)
+        for (m, g), profile in profiles.items()
+        for key, arr in _unit_capacity_mtok(m, g, profile, spec, demand, served.index(m)).items()
+    }
+    prices = _period_prices(spec, starts, file)
+    reference = (base / spec.reference).resolve() if spec.reference else None
+    if reference is not None and not reference.is_file():
+        raise InputError(file, "reference", spec.reference, f"file not found: {reference}")
+    return PlanningData(
+        name=spec.name,
+        source=file,
+        spec=spec,
+        periods=spec.horizon.periods,
+        period_hours=spec.horizon.period_hours,
+        period_starts=starts,
+        node_types=node_types,
+        served_models=served,
+        deployments=tuple(profiles),
+        profiles=MappingProxyType(profiles),
+        unit_nodes=MappingProxyType(unit_nodes),
+        unit_capacity_mtok=MappingProxyType(capacity),
+        demand_tokens=MappingProxyType(dict(demand)),
+        prices_usd_per_mtok=MappingProxyType(prices),
+        penalties=spec.penalties,
+        solver=spec.solver,
+        reference_path=reference,
+        models_dir=models_dir,
+    )
+
+
+def _node_type_data(name: str, g: NodeType) -> NodeTypeData:
+    owned, rental = g.owned, g.rental
+    return NodeTypeData(
+        name=name,
+        gpus_per_node=g.gpus_per_node,
+        owned_usd_per_node_hour=(owned.usd_per_gpu_hour * g.gpus_per_node) if owned else 0.0,
+        owned_min_nodes=owned.min_nodes if owned else 0,
+        owned_max_nodes=owned.max_nodes if owned else 0,
+        rental_usd_per_node_hour=(rental.usd_per_gpu_hour * g.gpus_per_node) if rental else 0.0,
+        rental_max_nodes=rental.max_nodes if rental else 0,
+    )
+
+
+def period_starts(horizon: Horizon) -> pd.DatetimeIndex:
+    start = pd.Timestamp(dt.datetime.fromisoformat(horizon.start))
+    return pd.date_range(start, periods=horizon.periods, freq=pd.Timedelta(hours=horizon.period_hours))
+
+
+def _unit_capacity_mtok(m: str, g: str, profile: Profile, spec: Instance,
+                        demand: Mapping[str, np.ndarray], k: int) -> dict[tuple[str, str, str], np.ndarray]:
+    """Tokens one unit serves in one period, in millions.
+
+    Decode: u_d * output_tokens_per_s * decode_factor * 3600 * period_hours / 1e6.
+    Prefill: the profile's rate was measured at a cache-hit share s_ref, where a token costs
+    w_ref = (1 - s_ref) + h * s_ref cache-miss equivalents; in period t the share is s_t and a
+    token costs w_t, so the unit serves u_p * rate * factor * 3600 * period_hours / 1e6 * w_ref / w_t.
+    """
+    deployment = spec.served_models[m].deployments[g]
+    seconds = SECONDS_PER_HOUR * spec.horizon.period_hours
+    h = profile.prefill.cache_hit_relative_cost
+    inputs = demand["input_tokens"][k]
+    hits = demand["input_cache_hit_tokens"][k]
+    s_ref = profile.prefill.cache_hit_share_at_measurement
+    share = np.divide(hits, inputs, out=np.full_like(inputs, s_ref), where=inputs > 0)
+    w_t = (1.0 - share) + h * share
+    w_ref = profile.prefill_miss_equivalents_per_token_at_measurement()
+    prefill = (profile.prefill.unit_nodes * profile.prefill.input_tokens_per_s_per_node
+               * deployment.prefill_capacity_factor * seconds / TOKENS_PER_MTOK) * w_ref / w_t
+    decode = np.full(spec.horizon.periods, profile.decode.unit_nodes * profile.decode.output_tokens_per_s_per_node
+                     * deployment.decode_capacity_factor * seconds / TOKENS_PER_MTOK)
+    return {(m, g, "prefill"): prefill, (m, g, "decode"): decode}
+
+
+def _minutes(clock: str) -> int:
+    hours, minutes = clock.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def window_share(starts: pd.DatetimeIndex, period_hours: float, start: str, end: str) -> np.ndarray:
+    """Share of each period that falls in a daily clock window [start, end) (local clock of `starts`).
+
+    A window whose end is not after its start runs past midnight (00:30-08:30 does not; 22:00-06:00
+    does); one whose end equals its start covers the whole day.
+    """
+    lo = _minutes(start)
+    hi = _minutes(end) if _minutes(end) > lo else _minutes(end) + 24 * 60
+    length = period_hours * 60.0
+    day_start = starts.normalize()
+    a = np.asarray((starts - day_start).total_seconds() / 60.0)  # minutes after local midnight
+    b = a + length
+    overlap = np.zeros(len(starts))
+    for day in range(-1, int(np.ceil(b.max() / 1440.0)) + 1):
+        overlap += np.clip(np.minimum(b, day * 1440 + hi) - np.maximum(a, day * 1440 + lo), 0, None)
+    return overlap / length
+
+
+def _period_prices(spec: Instance, starts: pd.DatetimeIndex, file: str) -> dict[str, np.ndarray]:
+    """Per-period prices in USD per million tokens: list prices, time-weighted with windows."""
+    kinds = ("input_cache_hit", "input_cache_miss", "output")
+    out = {kind: np.zeros((len(spec.served_models), len(starts))) for kind in kinds}
+    for k, (m, model) in enumerate(spec.served_models.items()):
+        listed = model.prices_usd_per_million_tokens
+        covered = np.zeros(len(starts))
+        for kind in kinds:
+            out[kind][k] = getattr(listed, kind)
+        for i, window in enumerate(model.price_windows):
+            share = window_share(starts, spec.horizon.period_hours, window.start, window.end)
+            covered += share
+            if (covered > 1 + 1e-9).any():
+                raise InputError(file, f"served_models.{m}.price_windows.{i}", window.name,
+                                 "overlaps an earlier price window")
+            for kind in kinds:
+                out[kind][k] += share * (getattr(window.prices, kind) - getattr(listed, kind))
+    return {kind: _frozen(v) for kind, v in out.items()}

@@ -1,0 +1,215 @@
+"""Reports: summary.json, schedule.csv, allocation.csv, plan.png, report.md and the printed table.
+
+Reports read result tables and evaluations; they never build model parts.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from tabulate import tabulate
+
+from .economics import Evaluation
+from .files import write_atomic, write_text_atomic
+from .instance import PlanningData
+from .solve import SolveResult
+
+SUMMARY_FILES = ("summary.json", "schedule.csv", "allocation.csv", "plan.png", "report.md")
+
+
+def summary(data: PlanningData, result: SolveResult, plan: Evaluation | None,
+            reference: dict[str, Any] | None, wall_s: float) -> dict[str, Any]:
+    """The summary.json record; its keys are a contract (docs/formats.md)."""
+    totals = plan.totals if plan is not None else {}
+    return {
+        "instance": data.name,
+        "source": data.source,
+        "status": result.status,
+        "termination": result.termination,
+        "mip_gap": result.mip_gap,
+        "objective_usd": result.objective_usd,
+        "bound_usd": result.bound_usd,
+        "formulation": result.formulation,
+        "periods": data.periods,
+        "period_hours": data.period_hours,
+        **{k: totals.get(k) for k in ("nodes", "fleet", "cost_usd", "revenue_usd", "margin", "unserved_tokens")},
+        "reference": reference,
+        "solver": {
+            "name": "highs",
+            "build_s": round(result.build_s, 4),
+            "solve_s": round(result.solve_s, 4),
+            "wall_s": round(wall_s, 4),
+        },
+    }
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def to_json(record: dict[str, Any]) -> str:
+    return json.dumps(record, indent=2, default=_json_default) + "\n"
+
+
+def write_frame(path: Path, frame: pd.DataFrame) -> None:
+    write_atomic(path, lambda tmp: frame.to_csv(tmp, index=False, float_format="%.6g"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Printed and markdown tables
+# ---------------------------------------------------------------------------------------------
+def _usd(x: float | None) -> str:
+    return "-" if x is None else f"${x:,.0f}"
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:,.1f} %"
+
+
+def _nodes(x: float | None) -> str:
+    return "-" if x is None else f"{x:,.2f}".rstrip("0").rstrip(".")
+
+
+def comparison_rows(record: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(figure, plan, published) rows; the published column is empty without a reference."""
+    published = (record.get("reference") or {}).get("published") or {}
+    nodes, cost, revenue, margin = (record.get(k) or {} for k in ("nodes", "cost_usd", "revenue_usd", "margin"))
+    gross_published = None
+    if published:
+        gross_published = (published["revenue_usd"] - published["cost_usd"]) / published["revenue_usd"]
+    return [
+        ("mean nodes in service", _nodes(nodes.get("mean")), _nodes(published.get("nodes_mean"))),
+        ("peak nodes", _nodes(nodes.get("peak")), _nodes(published.get("nodes_peak"))),
+        ("cost per day", _usd(cost.get("total")), _usd(published.get("cost_usd"))),
+        ("revenue per day", _usd(revenue.get("total")), _usd(published.get("revenue_usd"))),
+        ("cost-profit margin", _pct(margin.get("cost_profit")), _pct(published.get("cost_profit_margin"))),
+        ("gross margin", _pct(margin.get("gross")), _pct(gross_published)),
+    ]
+
+
+def text_table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
+    return tabulate(rows, headers=header, tablefmt="simple", colalign=("left",) + ("right",) * (len(header) - 1),
+                    disable_numparse=True)
+
+
+def markdown_table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
+    return tabulate(rows, headers=header, tablefmt="github", disable_numparse=True)
+
+
+def headline(record: dict[str, Any]) -> str:
+    gap = record.get("mip_gap")
+    gap_text = f", gap {100 * gap:.3g} %" if gap is not None else ""
+    return (f"{record['instance']}: {record['status']}{gap_text}; "
+            f"built in {record['solver']['build_s']:.2f} s, solved in {record['solver']['solve_s']:.2f} s")
+
+
+def unserved_line(record: dict[str, Any]) -> str:
+    u = record.get("unserved_tokens") or {}
+    return (f"unserved: {u.get('input', 0):,.0f} input tokens ({_pct(u.get('input_share'))}), "
+            f"{u.get('output', 0):,.0f} output tokens ({_pct(u.get('output_share'))})")
+
+
+def printed_summary(record: dict[str, Any]) -> str:
+    header = ("", "plan", "published") if record.get("reference") else ("", "plan", "")
+    rows = comparison_rows(record)
+    return "\n".join([headline(record), text_table(rows, header), unserved_line(record)])
+
+
+def report_markdown(data: PlanningData, record: dict[str, Any], plan: Evaluation) -> str:
+    header = ("figure", "plan", "published") if record.get("reference") else ("figure", "plan", "-")
+    calibrations = [
+        f"- {m} on {g}: {data.spec.served_models[m].deployments[g].calibration.strip()}"
+        for (m, g) in data.deployments
+        if data.spec.served_models[m].deployments[g].calibration.strip()
+    ]
+    fleet = record["fleet"]
+    lines = [
+        f"# Plan for {data.name}",
+        "",
+        data.spec.description.strip(),
+        "",
+        f"**{headline(record)}**",
+        "",
+        markdown_table(comparison_rows(record), header),
+        "",
+        unserved_line(record),
+        "",
+        f"Fleet: owned {fleet['owned']}, peak rented {fleet['rented_peak']}.",
+        "",
+        "![nodes by role per period](plan.png)",
+        "",
+    ]
+    if calibrations:
+        lines += ["## Calibration", "", *calibrations, ""]
+    lines += ["## Schedule", "", _schedule_markdown(plan.schedule), ""]
+    lines += ["Files: " + ", ".join(f"`{f}`" for f in SUMMARY_FILES), ""]
+    return "\n".join(lines)
+
+
+def _schedule_markdown(schedule: pd.DataFrame) -> str:
+    columns = ["start", "prefill_nodes", "decode_nodes", "idle_nodes", "cost_usd", "revenue_usd"]
+    rows = [
+        (row.start, _nodes(row.prefill_nodes), _nodes(row.decode_nodes), _nodes(row.idle_nodes),
+         _usd(row.cost_usd), _usd(row.revenue_usd))
+        for row in schedule[columns].itertuples(index=False)
+    ]
+    return markdown_table(rows, tuple(columns))
+
+
+# ---------------------------------------------------------------------------------------------
+# Chart
+# ---------------------------------------------------------------------------------------------
+def plan_chart(path: Path, data: PlanningData, plan: Evaluation, published: np.ndarray | None) -> None:
+    """Nodes by role per period (stacked steps); the published steps as a line when given."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    s = plan.schedule
+    x = np.arange(data.periods + 1) * data.period_hours
+    fig, ax = plt.subplots(figsize=(10, 4.5), dpi=110)
+    bottom = np.zeros(data.periods)
+    for column, colour, label in (("prefill_nodes", "#4C72B0", "prefill"), ("decode_nodes", "#DD8452", "decode"),
+                                  ("training_nodes", "#55A868", "training"), ("idle_nodes", "#C7C7C7", "idle")):
+        values = s[column].to_numpy(dtype=float)
+        if not values.any():
+            continue
+        ax.stairs(bottom + values, x, baseline=bottom, fill=True, color=colour, label=label, alpha=0.9)
+        bottom = bottom + values
+    if published is not None:
+        ax.stairs(published, x, color="black", linewidth=1.6, label=f"published (mean {published.mean():.2f})")
+    step = max(1, data.periods // 12)
+    ticks = np.arange(0, data.periods, step)
+    ax.set_xticks(ticks * data.period_hours)
+    ax.set_xticklabels(data.period_starts[ticks].strftime("%H:%M"), rotation=0)
+    ax.set_xlim(0, x[-1])
+    ax.set_ylabel("nodes")
+    ax.set_xlabel(f"local time from {data.period_starts[0].strftime('%Y-%m-%d %H:%M %z')}")
+    ax.set_title(f"{data.name}: nodes by role (mean in service {s['serving_nodes'].mean():.2f})")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncols=5, fontsize=8, frameon=False)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    write_atomic(path, lambda tmp: fig.savefig(tmp, format="png"))
+    plt.close(fig)
+
+
+def write_plan(out: Path, data: PlanningData, record: dict[str, Any], plan: Evaluation,
+               allocation: pd.DataFrame, published_nodes: np.ndarray | None) -> list[Path]:
+    """Write every output file of a solved plan, each atomically. Returns the paths written."""
+    out = Path(out)
+    paths = [out / name for name in SUMMARY_FILES]
+    write_frame(paths[1], plan.schedule)
+    write_frame(paths[2], allocation)
+    plan_chart(paths[3], data, plan, published_nodes)
+    write_text_atomic(paths[4], report_markdown(data, record, plan))
+    write_text_atomic(paths[0], to_json(record))  # last: its presence marks a complete result
+    return paths

@@ -1,0 +1,153 @@
+"""HiGHS through Pyomo's direct interface: options, status, and results as pandas tables."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field, replace
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+from pyomo.contrib.solver.common.factory import SolverFactory
+from pyomo.contrib.solver.common.results import TerminationCondition
+
+from .errors import PlanningError
+from .formulation import build_model
+from .instance import PlanningData
+
+
+@dataclass(frozen=True)
+class SolverOptions:
+    """What the CLI, sweeps and tests pass to HiGHS (one record, one mapping: `highs_options`)."""
+
+    time_limit_s: float = 60.0
+    mip_gap: float = 1e-4
+    threads: int = 1
+    formulation: str = "default"
+
+
+def solver_options(data: PlanningData, **overrides) -> SolverOptions:
+    """The instance's `solver` section, with any non-None keyword overriding it."""
+    base = SolverOptions(
+        time_limit_s=data.solver.time_limit_s,
+        mip_gap=data.solver.mip_gap,
+        threads=data.solver.threads,
+        formulation=data.solver.formulation,
+    )
+    return replace(base, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def highs_options(options: SolverOptions) -> dict:
+    """Keyword arguments of the Pyomo HiGHS interface; `random_seed` fixed so plans repeat."""
+    return {
+        "time_limit": options.time_limit_s,
+        "rel_gap": options.mip_gap,
+        "threads": options.threads,
+        "solver_options": {"random_seed": 0, "mip_rel_gap": options.mip_gap},
+    }
+
+
+@dataclass
+class SolveResult:
+    """What one solve returns: status, objective, bound, gap, timings, and the plan's tables."""
+
+    status: str  # optimal | time_limit | no_plan
+    termination: str
+    objective_usd: float | None
+    bound_usd: float | None
+    mip_gap: float | None
+    build_s: float
+    solve_s: float
+    tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+    formulation: str = "default"
+
+    @property
+    def has_plan(self) -> bool:
+        return self.status != "no_plan"
+
+
+_STATUS = {
+    TerminationCondition.convergenceCriteriaSatisfied: "optimal",
+    TerminationCondition.maxTimeLimit: "time_limit",
+    TerminationCondition.iterationLimit: "time_limit",
+    TerminationCondition.interrupted: "interrupted",
+}
+
+
+def relative_gap(objective: float | None, bound: float | None) -> float | None:
+    """|objective - bound| / max(|objective|, 1e-9); 0 when both are 0; None without a plan."""
+    if objective is None or bound is None or not math.isfinite(bound):
+        return None
+    if objective == bound:
+        return 0.0
+    return abs(objective - bound) / max(abs(objective), 1e-9)
+
+
+def solve(data: PlanningData, options: SolverOptions | None = None) -> SolveResult:
+    """Build the model of `data`, solve it with HiGHS, and read the plan into tables."""
+    options = options or solver_options(data)
+    started = time.perf_counter()
+    model = build_model(data, options.formulation)
+    build_s = time.perf_counter() - started
+    solver = SolverFactory("highs")
+    if not solver.available():
+        raise PlanningError("HiGHS is not available: install highspy (pip install highspy)")
+    started = time.perf_counter()
+    results = solver.solve(
+        model, raise_exception_on_nonoptimal_result=False, load_solutions=False, **highs_options(options)
+    )
+    solve_s = time.perf_counter() - started
+    objective = results.incumbent_objective
+    has_incumbent = objective is not None and results.solution_status.name in ("optimal", "feasible")
+    status = _STATUS.get(results.termination_condition, "no_plan") if has_incumbent else "no_plan"
+    tables: dict[str, pd.DataFrame] = {}
+    if has_incumbent:
+        results.solution_loader.load_vars()
+        tables = plan_tables(model, data)
+    bound = results.objective_bound
+    return SolveResult(
+        status=status,
+        termination=results.termination_condition.name,
+        objective_usd=objective if has_incumbent else None,
+        bound_usd=bound if bound is not None and math.isfinite(bound) else None,
+        mip_gap=relative_gap(objective, bound) if has_incumbent else None,
+        build_s=build_s,
+        solve_s=solve_s,
+        tables=tables,
+        formulation=options.formulation,
+    )
+
+
+def var_frame(var: pyo.Var, names: list[str], column: str) -> pd.DataFrame:
+    """A tidy table of a variable's values: one row per index, columns `names` + `column`."""
+    keys = list(var.keys())
+    values = np.fromiter((var[k].value if var[k].value is not None else 0.0 for k in keys), float, len(keys))
+    index = pd.MultiIndex.from_tuples([k if isinstance(k, tuple) else (k,) for k in keys], names=names)
+    return pd.DataFrame({column: values}, index=index).reset_index()
+
+
+def plan_tables(model: pyo.ConcreteModel, data: PlanningData) -> dict[str, pd.DataFrame]:
+    """The decisions of a solved model, integers rounded (HiGHS returns them within 1e-6)."""
+    units = var_frame(model.serving_units, ["served_model", "node_type", "role", "period"], "units")
+    units["units"] = units["units"].round().astype(np.int64)
+    units["nodes"] = [
+        data.unit_nodes[k] * n for k, n in zip(zip(units.served_model, units.node_type, units.role), units.units)
+    ]
+    owned = var_frame(model.owned_nodes, ["node_type"], "owned_nodes")
+    owned["owned_nodes"] = owned["owned_nodes"].round().astype(np.int64)
+    rented = var_frame(model.rented_nodes, ["node_type", "period"], "rented_nodes")
+    rented["rented_nodes"] = rented["rented_nodes"].round().astype(np.int64)
+    unserved = var_frame(model.unserved_mtok, ["served_model", "role", "period"], "unserved_mtok")
+    return {"units": units, "owned": owned, "rented": rented, "unserved": unserved}
+
+
+def require_plan(result: SolveResult) -> SolveResult:
+    """`result` if it holds a plan, else PlanningError with the solver's reason."""
+    if not result.has_plan:
+        raise PlanningError(
+            f"no plan: HiGHS stopped with '{result.termination}' before finding one "
+            f"(after {result.solve_s:.1f} s); raise --time-limit or simplify the instance"
+        )
+    return result

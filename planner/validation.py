@@ -1,0 +1,54 @@
+"""Schema validation shared by instances and profiles: strict, frozen, one clear message."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from .errors import NO_VALUE, InputError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class Strict(BaseModel):
+    """Base of every schema record: unknown keys, coercions and NaN/inf are refused; immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+
+_PROBLEMS = {
+    "extra_forbidden": "unknown key",
+    "missing": "required field is missing",
+}
+
+
+def dotted(loc: tuple[Any, ...]) -> str:
+    """('served_models', 'r1', 'prices', 'output') -> 'served_models.r1.prices.output'."""
+    parts = [str(p) for p in loc if not (isinstance(p, str) and p.startswith("function-"))]
+    return ".".join(parts) or "(top level)"
+
+
+def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    # pydantic adds union/type tags ('int', 'none', 'constrained-float') to a location; drop them.
+    tags = {"int", "float", "str", "bool", "none", "list[str]", "dict[str,str]", "constrained-float",
+            "constrained-int", "lax-or-strict[lax=function-after[parse(), str],strict=function-after[parse(), str]]"}
+    return tuple(p for p in loc if not (isinstance(p, str) and (p in tags or "[" in p)))
+
+
+def validate(schema: type[M], raw: dict[str, Any], file: str) -> M:
+    """`schema.model_validate(raw)`, turning the first error into an InputError naming file and field."""
+    try:
+        return schema.model_validate(raw)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        first = errors[0]
+        loc = _clean_loc(first["loc"])
+        problem = _PROBLEMS.get(first["type"], first["msg"])
+        value = NO_VALUE if first["type"] == "missing" else first.get("input", NO_VALUE)
+        if isinstance(value, dict) and first["type"] not in ("extra_forbidden",):
+            value = NO_VALUE
+        more = {(_clean_loc(e["loc"]), e["type"]) for e in errors[1:]} - {(loc, first["type"])}
+        if more:
+            problem += f" (and {len(more)} more problem{'s' if len(more) > 1 else ''})"
+        raise InputError(file, dotted(loc), value, problem) from None

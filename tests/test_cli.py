@@ -1,0 +1,26 @@
+"""End to end through the CLI on the shipped reference day."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from planner.cli import main
+
+from .conftest import REFERENCE_INSTANCE
+
+
+def test_solve_reference_day_writes_every_file_and_prints_the_comparison(tmp_path):
+    out = tmp_path / "plan"
+    result = CliRunner().invoke(main, ["solve", str(REFERENCE_INSTANCE), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "226.75" in result.output and "published" in result.output
+    for name in ("summary.json", "schedule.csv", "allocation.csv", "plan.png", "report.md"):
+        assert (out / name).stat().st_size > 0, name
+    summary = json.loads((out / "summary.json").read_text())
+    for key in ("status", "mip_gap", "fleet", "reference", "unserved_tokens"):
+        assert key in summary
+    assert summary["nodes"]["mean"] < 226.75
+    assert summary["nodes"]["peak"] <= 278
+    assert summary["unserved_tokens"]["output"] == 0
