@@ -139,7 +139,11 @@ def plan_tables(model: pyo.ConcreteModel, data: PlanningData) -> dict[str, pd.Da
     owned["owned_nodes"] = owned["owned_nodes"].round().astype(np.int64)
     rented = var_frame(model.rented_nodes, ["node_type", "period"], "rented_nodes")
     rented["rented_nodes"] = rented["rented_nodes"].round().astype(np.int64)
-    unserved = var_frame(model.unserved_mtok, ["served_model", "role", "period"], "unserved_mtok")
+    unserved = var_frame(model.unserved_share, ["served_model", "role", "period"], "unserved_share")
+    unserved["unserved_mtok"] = [
+        share * data.role_demand_mtok(m, r)[t]
+        for m, r, t, share in unserved[["served_model", "role", "period", "unserved_share"]].itertuples(index=False)
+    ]
     return {"units": units, "owned": owned, "rented": rented, "unserved": unserved}
 
 

@@ -10,11 +10,12 @@ from ..instance import PlanningData
 def add_objective(model: pyo.ConcreteModel, data: PlanningData) -> None:
     """**Objective** total_cost_usd (minimize):
 
-        sum_g a_g * H * F_g  +  sum_{g,t} b_g * Delta * R_{g,t}  +  sum_{m,r,t} p_r * e_{m,r,t}
+        sum_g a_g * H * F_g  +  sum_{g,t} b_g * Delta * R_{g,t}  +  sum_{m,r,t} p_r * D_{m,r,t} * s_{m,r,t}
 
     a_g, b_g are the owned and rental prices in USD per node-hour (gpus_per_node x USD per
     GPU-hour), Delta the period length in hours, H = T * Delta the horizon, and p_r the
-    penalty in USD per million unserved input (prefill) or output (decode) tokens. An owned
+    penalty in USD per million unserved input (prefill) or output (decode) tokens, D_{m,r,t} the
+    demand in million tokens and s_{m,r,t} its unserved share. An owned
     node costs every hour of the horizon whether used or not; a rented node only when rented.
     """
     hours = data.periods * data.period_hours
@@ -33,7 +34,11 @@ def add_objective(model: pyo.ConcreteModel, data: PlanningData) -> None:
         )
     )
     model.unserved_penalty_usd = pyo.Expression(
-        expr=sum(penalty[r] * model.unserved_mtok[m, r, t] for (m, r, t) in model.unserved_mtok.index_set())
+        expr=sum(
+            penalty[r] * data.role_demand_mtok(m, r)[t] * model.unserved_share[m, r, t]
+            for (m, r, t) in model.unserved_share.index_set()
+            if data.role_demand_mtok(m, r)[t] > 0
+        )
     )
     model.total_cost_usd = pyo.Objective(
         expr=model.owned_cost_usd + model.rental_cost_usd + model.unserved_penalty_usd, sense=pyo.minimize

@@ -13,35 +13,32 @@ def _no_demand(data: PlanningData, m: str, r: str, t: int) -> bool:
 
 
 def add_serving_capacity(model: pyo.ConcreteModel, data: PlanningData) -> None:
-    """**Constraint** serving_capacity, **enforced over** (m, r, t):
+    """**Constraint** serving_capacity, **enforced over** (m, r, t) with D_{m,r,t} > 0:
 
-        sum_{g : (m,g) deployed} c_{m,g,r,t} x_{m,g,r,t} + e_{m,r,t} >= D_{m,r,t}
+        sum_{g : (m,g) deployed} (c_{m,g,r,t} / D_{m,r,t}) x_{m,g,r,t} + s_{m,r,t} >= 1
 
+    i.e. capacity + unserved >= demand, each row divided by its demand so that the right-hand
+    side is 1 whatever the scale (10^3 or 10^15 tokens a day stay within solver tolerances).
     x_{m,g,r,t} in Z+ are serving units (u_{m,g,r} nodes each); c_{m,g,r,t} is what one unit
     serves in period t in million tokens (input tokens for prefill at the period's cache-hit
     mix, output tokens for decode; see instance._unit_capacity_mtok); D_{m,r,t} the demand in
-    million tokens; 0 <= e_{m,r,t} <= D_{m,r,t} the unserved tokens, priced in the objective.
-    Demand is a constant on the right-hand side, so the row's dual is the marginal cost of a
-    million tokens in $ (issue 8 reads it).
+    million tokens; 0 <= s_{m,r,t} <= 1 the unserved share, priced in the objective at
+    p_r D_{m,r,t}. Unserved tokens are s_{m,r,t} D_{m,r,t}. The row's dual divided by
+    D_{m,r,t} is the marginal cost of a million tokens in $.
     """
     model.serving_units = pyo.Var(model.UNIT_KINDS, model.PERIODS, within=pyo.NonNegativeIntegers)
-
-    def unserved_bounds(mdl, m, r, t):
-        return (0.0, data.role_demand_mtok(m, r)[t])
-
-    model.unserved_mtok = pyo.Var(
-        model.SERVED_MODELS, model.ROLES, model.PERIODS, within=pyo.NonNegativeReals, bounds=unserved_bounds
-    )
+    model.unserved_share = pyo.Var(model.SERVED_MODELS, model.ROLES, model.PERIODS, bounds=(0.0, 1.0))
 
     def serving_capacity_rule(mdl, m, r, t):
         if _no_demand(data, m, r, t):
             return pyo.Constraint.Skip
-        capacity = sum(
-            data.unit_capacity_mtok[(m, g, r)][t] * mdl.serving_units[m, g, r, t]
+        demand = data.role_demand_mtok(m, r)[t]
+        capacity_share = sum(
+            (data.unit_capacity_mtok[(m, g, r)][t] / demand) * mdl.serving_units[m, g, r, t]
             for (mm, g) in data.deployments
             if mm == m
         )
-        return capacity + mdl.unserved_mtok[m, r, t] >= data.role_demand_mtok(m, r)[t]
+        return capacity_share + mdl.unserved_share[m, r, t] >= 1.0
 
     model.serving_capacity = pyo.Constraint(
         model.SERVED_MODELS, model.ROLES, model.PERIODS, rule=serving_capacity_rule
