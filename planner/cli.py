@@ -23,6 +23,25 @@ DEFAULT_INSTANCE = "instances/deepseek-2025-02-28.yaml"
 class PlannerGroup(click.Group):
     """Turns planner's own errors into one line on stderr and an exit code; never a traceback."""
 
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """click's main, with usage errors (a bad option or argument) as one `error:` line, exit 2."""
+        try:
+            returned = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            code = returned if isinstance(returned, int) else 0
+        except click.UsageError as exc:
+            hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+            click.echo(f"error: {exc.format_message()}{hint}", err=True)
+            code = EXIT_BAD_INPUT
+        except click.ClickException as exc:
+            click.echo(f"error: {exc.format_message()}", err=True)
+            code = exc.exit_code
+        except click.Abort:
+            click.echo("interrupted: nothing more was written", err=True)
+            code = EXIT_INTERRUPTED
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
@@ -64,7 +83,7 @@ def output_flags(function):
 instance_argument = click.argument("instance", type=click.Path(path_type=Path, dir_okay=False))
 
 
-@click.group(cls=PlannerGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(name="planner", cls=PlannerGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="planner")
 def main() -> None:
     """planner: hourly capacity plans for GPU fleets that serve large language models."""

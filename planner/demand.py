@@ -24,10 +24,15 @@ def read_demand_csv(path: Path, served_models: Sequence[str], periods: int) -> d
 
     text = read_text(path)
     try:
-        frame = pd.read_csv(io.StringIO(text), comment="#", dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        # header=None: the header fixes the number of fields, so a longer row is an error (with a
+        # header, pandas would silently read a first row with one field more as an index column).
+        frame = pd.read_csv(io.StringIO(text), comment="#", header=None, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise InputError(path, "header", NO_VALUE,
+                         f"the file is empty; expected the header {','.join(DEMAND_COLUMNS)}") from None
+    except pd.errors.ParserError as exc:
         raise InputError(path, "", NO_VALUE, f"not a readable CSV table: {str(exc).splitlines()[0]}") from None
-    _check_columns(path, frame)
+    frame = _with_header(path, frame)
     if frame.empty:
         raise InputError(path, "(rows)", NO_VALUE, "the demand table has no rows")
     row_of = {i: i + 1 for i in range(len(frame))}  # 1-based data row (header and comments not counted)
@@ -47,8 +52,8 @@ def read_demand_csv(path: Path, served_models: Sequence[str], periods: int) -> d
         for c in TOKEN_COLUMNS:
             out[c][model_index[m], p] = tokens[c][i]
         if tokens["input_cache_hit_tokens"][i] > tokens["input_tokens"][i]:
-            raise InputError(path, f"{where}, input_cache_hit_tokens", tokens["input_cache_hit_tokens"][i],
-                             f"more than input_tokens ({tokens['input_tokens'][i]:g})")
+            raise InputError(path, f"{where}, input_cache_hit_tokens", frame["input_cache_hit_tokens"].iloc[i].strip(),
+                             f"more than input_tokens ({frame['input_tokens'].iloc[i].strip()})")
     missing = np.argwhere(np.isnan(out["input_tokens"]))
     if len(missing):
         k, p = missing[0]
@@ -60,15 +65,20 @@ def read_demand_csv(path: Path, served_models: Sequence[str], periods: int) -> d
     return out
 
 
-def _check_columns(path: Path, frame: pd.DataFrame) -> None:
-    columns = [c.strip() for c in frame.columns]
+def _with_header(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
+    """Check the first row as the header; return the rows below it under those column names."""
+    columns = [c.strip() for c in frame.iloc[0]]
     for c in columns:
         if c not in DEMAND_COLUMNS:
             raise InputError(path, "header", c, f"unknown column; expected {', '.join(DEMAND_COLUMNS)}")
+        if columns.count(c) > 1:
+            raise InputError(path, "header", c, "duplicate column")
     for c in DEMAND_COLUMNS:
         if c not in columns:
             raise InputError(path, "header", c, "required column is missing")
-    frame.columns = columns
+    rows = frame.iloc[1:].reset_index(drop=True)
+    rows.columns = columns
+    return rows
 
 
 def _integers(path: Path, frame: pd.DataFrame, column: str, row_of: dict[int, int]) -> np.ndarray:

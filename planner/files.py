@@ -40,6 +40,22 @@ _UniqueKeyLoader.add_implicit_resolver(
 )
 
 
+def _scalar_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> str:
+    return loader.construct_scalar(node)
+
+
+def _int_or_clock(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int | str:
+    """YAML 1.1 reads 12:30 as the base-60 integer 750; keep it the text it is, as YAML 1.2 does."""
+    text = loader.construct_scalar(node)
+    return text if ":" in text else loader.construct_yaml_int(node)
+
+
+# Unquoted date-times (horizon.start: 2025-02-27T12:00:00+08:00) and clock times (start: 12:30)
+# stay text, so the schema checks them as it checks quoted ones.
+_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:timestamp", _scalar_text)
+_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:int", _int_or_clock)
+
+
 def read_text(path: Path) -> str:
     """The text of `path` as UTF-8, or an InputError naming the file."""
     try:
@@ -52,8 +68,15 @@ def read_text(path: Path) -> str:
         raise InputError(path, "", NO_VALUE, "permission denied") from None
     except UnicodeDecodeError as exc:
         raise InputError(
-            path, f"byte {exc.start}", exc.object[exc.start : exc.start + 1], "not UTF-8 text"
+            path, _byte_position(exc.object, exc.start), exc.object[exc.start : exc.start + 1], "not UTF-8 text"
         ) from None
+
+
+def _byte_position(data: bytes, offset: int) -> str:
+    """'line 3, column 7 (byte 41)': where a byte sits, as an editor shows it (columns in bytes)."""
+    line = data.count(b"\n", 0, offset) + 1
+    column = offset - (data.rfind(b"\n", 0, offset) + 1) + 1
+    return f"line {line}, column {column} (byte {offset})"
 
 
 def read_yaml_mapping(path: Path) -> dict[str, Any]:
@@ -66,6 +89,8 @@ def read_yaml_mapping(path: Path) -> dict[str, Any]:
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "YAML"
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise InputError(path, where, NO_VALUE, f"not valid YAML: {problem}") from None
+    if raw is None:
+        raise InputError(path, "(top level)", NO_VALUE, "the file is empty; expected a mapping of fields")
     if not isinstance(raw, dict):
         raise InputError(path, "(top level)", raw, "must be a mapping of fields")
     return raw

@@ -128,6 +128,15 @@ class SolverSettings(Strict):
     threads: Annotated[int, Field(ge=1, le=256)] = 1
     formulation: str = "default"
 
+    @field_validator("formulation")
+    @classmethod
+    def _known_formulation(cls, value: str) -> str:
+        from .formulation import FORMULATIONS  # imported here: planner.formulation imports this module
+
+        if value not in FORMULATIONS:
+            raise ValueError(f"unknown formulation; choose from {sorted(FORMULATIONS)}")
+        return value
+
 
 class Instance(Strict):
     name: Name
@@ -208,15 +217,15 @@ class PlanningData:
 def parse_override(text: str) -> tuple[str, Any]:
     """'a.b.c=value' -> ('a.b.c', typed value). The value is read as YAML: 1.5, true, null, [1, 2]."""
     if "=" not in text:
-        raise InputError("--set", text, NO_VALUE, "expected dotted.path=value")
+        raise InputError(f"--set {text}", "", NO_VALUE, "expected dotted.path=value, such as solver.mip_gap=0.01")
     key, raw = text.split("=", 1)
     key = key.strip()
     if not key or any(not part for part in key.split(".")):
-        raise InputError("--set", key, raw, "the path must be dotted field names, such as solver.mip_gap")
+        raise InputError(f"--set {key}", key, raw, "the path must be dotted field names, such as solver.mip_gap")
     try:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError:
-        raise InputError("--set", key, raw, "the value is not valid YAML") from None
+        raise InputError(f"--set {key}", key, raw, "the value is not valid YAML") from None
     return key, value
 
 
@@ -239,7 +248,8 @@ def _step_into(node: Any, part: str, key: str, depth: int) -> Any:
     if isinstance(node, list):
         return node[_list_index(node, part, key)]
     if not isinstance(node, dict):
-        raise InputError("--set", key, NO_VALUE, f"{'.'.join(key.split('.')[:depth])} is not a mapping")
+        parent = ".".join(key.split(".")[:depth])
+        raise InputError(f"--set {key}", parent, node, "is not a mapping, so it has no fields to set")
     if node.get(part) is None:
         node[part] = {}
     return node[part]
@@ -251,12 +261,14 @@ def _assign(node: Any, part: str, value: Any, key: str) -> None:
     elif isinstance(node, dict):
         node[part] = value
     else:
-        raise InputError("--set", key, value, "its parent is not a mapping")
+        parent = key.rsplit(".", 1)[0] if "." in key else "(top level)"
+        raise InputError(f"--set {key}", parent, node, "is not a mapping, so it has no fields to set")
 
 
 def _list_index(node: list, part: str, key: str) -> int:
     if not part.isdigit() or int(part) >= len(node):
-        raise InputError("--set", key, part, f"a list index from 0 to {len(node) - 1} is expected")
+        problem = f"not an index of the list; expected 0 to {len(node) - 1}" if node else "the list is empty"
+        raise InputError(f"--set {key}", key, part, problem)
     return int(part)
 
 
@@ -275,10 +287,16 @@ def instance_from_mapping(raw: dict[str, Any], path: Path, overridden: Sequence[
         spec = validate(Instance, raw, str(path))
         return compile_planning_data(spec, path)
     except InputError as exc:
-        key = next((k for k in overridden if exc.field == k or exc.field.startswith(k + ".")), None)
+        key = next((k for k in overridden if _same_path(exc.field, k)), None)
         if key is not None and exc.file == str(path):
             raise InputError(f"--set {key}", exc.field, exc.value, exc.problem) from None
         raise
+
+
+def _same_path(field: str, key: str) -> bool:
+    """Whether an error at `field` may come from overriding `key`: the same path, or one inside the
+    other (--set solver.mip_gap=2 fails at solver.mip_gap, --set solvr.mip_gap=0.1 at solvr)."""
+    return field == key or field.startswith(key + ".") or key.startswith(field + ".")
 
 
 def compile_planning_data(spec: Instance, path: Path) -> PlanningData:
@@ -302,6 +320,8 @@ def compile_planning_data(spec: Instance, path: Path) -> PlanningData:
             unit_nodes[(m, g, "prefill")] = profile.prefill.unit_nodes
             unit_nodes[(m, g, "decode")] = profile.decode.unit_nodes
     demand_path = base / spec.demand.file
+    if not demand_path.is_file():
+        raise InputError(file, "demand.file", spec.demand.file, f"file not found: {demand_path}")
     demand = read_demand_csv(demand_path, served, spec.horizon.periods)
     starts = period_starts(spec.horizon)
     capacity = {
@@ -401,21 +421,38 @@ def window_share(starts: pd.DatetimeIndex, period_hours: float, start: str, end:
     return overlap / length
 
 
+def _daily_minutes(start: str, end: str) -> np.ndarray:
+    """Minutes of the day (0..1439) that a daily window [start, end) covers, as window_share reads it."""
+    lo = _minutes(start)
+    hi = _minutes(end) if _minutes(end) > lo else _minutes(end) + 24 * 60
+    return np.arange(lo, hi) % (24 * 60)
+
+
+def _check_windows_apart(windows: Sequence[PriceWindow], file: str, field: str) -> None:
+    """Price windows of a served model must not share a minute of the clock (on any day)."""
+    owner = np.full(24 * 60, -1)
+    for i, window in enumerate(windows):
+        minutes = _daily_minutes(window.start, window.end)
+        taken = minutes[owner[minutes] >= 0]
+        if len(taken):
+            earlier = windows[owner[taken[0]]]
+            raise InputError(file, f"{field}.{i}", window.name,
+                             f"overlaps price window {earlier.name!r} ({earlier.start}-{earlier.end}) "
+                             f"from {taken[0] // 60:02d}:{taken[0] % 60:02d}")
+        owner[minutes] = i
+
+
 def _period_prices(spec: Instance, starts: pd.DatetimeIndex, file: str) -> dict[str, np.ndarray]:
     """Per-period prices in USD per million tokens: list prices, time-weighted with windows."""
     kinds = ("input_cache_hit", "input_cache_miss", "output")
     out = {kind: np.zeros((len(spec.served_models), len(starts))) for kind in kinds}
     for k, (m, model) in enumerate(spec.served_models.items()):
         listed = model.prices_usd_per_million_tokens
-        covered = np.zeros(len(starts))
+        _check_windows_apart(model.price_windows, file, f"served_models.{m}.price_windows")
         for kind in kinds:
             out[kind][k] = getattr(listed, kind)
-        for i, window in enumerate(model.price_windows):
+        for window in model.price_windows:
             share = window_share(starts, spec.horizon.period_hours, window.start, window.end)
-            covered += share
-            if (covered > 1 + 1e-9).any():
-                raise InputError(file, f"served_models.{m}.price_windows.{i}", window.name,
-                                 "overlaps an earlier price window")
             for kind in kinds:
                 out[kind][k] += share * (getattr(window.prices, kind) - getattr(listed, kind))
     return {kind: _frozen(v) for kind, v in out.items()}

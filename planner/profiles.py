@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from .errors import InputError
 from .files import read_yaml_mapping
@@ -44,13 +44,6 @@ class Profile(Strict):
     sources: Annotated[list[str], Field(min_length=1)]
     notes: str = ""
 
-    @model_validator(mode="after")
-    def _name_is_model_at_node(self) -> "Profile":
-        expected = f"{self.served_model}@{self.node_type}"
-        if self.name != expected:
-            raise ValueError(f"name must be served_model@node_type, here {expected!r}")
-        return self
-
     def prefill_miss_equivalents_per_token_at_measurement(self) -> float:
         """Prefill work of one token at the measured mix, in cache-miss tokens: (1 - s) + h s."""
         s = self.prefill.cache_hit_share_at_measurement
@@ -63,6 +56,9 @@ def load_profile(models_dir: Path, name: str, referenced_from: str, field: str) 
     if not path.is_file():
         raise InputError(referenced_from, field, name, f"unknown profile: no file {path}")
     profile = validate(Profile, read_yaml_mapping(path), str(path))
+    expected = f"{profile.served_model}@{profile.node_type}"
+    if profile.name != expected:
+        raise InputError(path, "name", profile.name, f"must be served_model@node_type, here {expected!r}")
     if profile.name != name:
         raise InputError(path, "name", profile.name, f"must match the file name {name!r}")
     return profile

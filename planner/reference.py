@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .demand import DEMAND_COLUMNS, series_from_shape
-from .errors import InputError
+from .errors import NO_VALUE, InputError
 from .files import read_text, read_yaml_mapping
 from .instance import SECONDS_PER_HOUR, window_share
 
@@ -51,7 +51,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
     try:
         return pd.read_csv(io.StringIO(read_text(path)), comment="#", dtype={"from": str, "to": str})
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputError(path, "", "", f"not a readable CSV table: {exc}") from None
+        raise InputError(path, "", NO_VALUE, f"not a readable CSV table: {exc}") from None
 
 
 def load_reference(path: str | Path) -> Reference:

@@ -44,7 +44,7 @@ def validate(schema: type[M], raw: dict[str, Any], file: str) -> M:
         errors = exc.errors(include_url=False)
         first = errors[0]
         loc = _clean_loc(first["loc"])
-        problem = _PROBLEMS.get(first["type"], first["msg"])
+        problem = _PROBLEMS.get(first["type"], first["msg"].removeprefix("Value error, "))
         value = NO_VALUE if first["type"] == "missing" else first.get("input", NO_VALUE)
         if isinstance(value, dict) and first["type"] not in ("extra_forbidden",):
             value = NO_VALUE
