@@ -85,7 +85,11 @@ def solve_data(data: PlanningData, options: SolverOptions, out: str | Path | Non
 
 
 def validate_instance(instance: str | Path, overrides: Sequence[str] = ()) -> PlanningData:
-    return load_instance(instance, overrides)
+    """Load the instance and the reference it names, as a solve would; raises InputError."""
+    data = load_instance(instance, overrides)
+    if data.reference_path is not None:
+        ref.load_reference(data.reference_path)
+    return data
 
 
 def require_reference(data: PlanningData) -> ref.Reference:

@@ -75,7 +75,7 @@ def solver_flags(function):
 
 def output_flags(function):
     function = click.option("--out", type=click.Path(path_type=Path), default=None,
-                            help="Folder for summary.json, schedule.csv, plan.png and report.md.")(function)
+                            help="Folder for summary.json, schedule.csv, allocation.csv, plan.png and report.md.")(function)
     function = click.option("--overwrite", is_flag=True, help="Replace a previous result in --out.")(function)
     return function
 

@@ -56,6 +56,11 @@ _UniqueKeyLoader.add_constructor("tag:yaml.org,2002:timestamp", _scalar_text)
 _UniqueKeyLoader.add_constructor("tag:yaml.org,2002:int", _int_or_clock)
 
 
+def parse_yaml(text: str) -> Any:
+    """Parse YAML text by the same rules as the files (numbers like 1e3, no duplicate keys)."""
+    return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 def read_text(path: Path) -> str:
     """The text of `path` as UTF-8, or an InputError naming the file."""
     try:

@@ -21,7 +21,7 @@ from pydantic import Field, field_validator, model_validator
 
 from .demand import read_demand_csv
 from .errors import NO_VALUE, InputError
-from .files import read_yaml_mapping
+from .files import parse_yaml, read_yaml_mapping
 from .profiles import Profile, load_profile
 from .validation import Strict, validate
 
@@ -32,7 +32,7 @@ TOKENS_PER_MTOK = 1e6
 NonNegative = Annotated[float, Field(ge=0)]
 Positive = Annotated[float, Field(gt=0)]
 Count = Annotated[int, Field(ge=0)]
-Name = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.@+-]*$")]
+Name = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_@+-]*$")]  # no dots: --set paths
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
 
 
@@ -223,25 +223,48 @@ def parse_override(text: str) -> tuple[str, Any]:
     if not key or any(not part for part in key.split(".")):
         raise InputError(f"--set {key}", key, raw, "the path must be dotted field names, such as solver.mip_gap")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
+        value = parse_yaml(raw) if raw.strip() else ""
     except yaml.YAMLError:
         raise InputError(f"--set {key}", key, raw, "the value is not valid YAML") from None
     return key, value
 
 
-def apply_overrides(raw: dict[str, Any], overrides: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
-    """A deep copy of `raw` with each `dotted.path=value` set; intermediate mappings are created."""
+def apply_overrides(raw: dict[str, Any], overrides: Sequence[str]) -> tuple[dict[str, Any], list[Override]]:
+    """A deep copy of `raw` with each `dotted.path=value` set; intermediate mappings are created.
+
+    Returns the copy and, per override, its key and the outermost mapping it created (an error
+    anywhere inside a created mapping is the override's).
+    """
     out = copy.deepcopy(raw)
     keys = []
     for text in overrides:
         key, value = parse_override(text)
         node: Any = out
         parts = key.split(".")
+        created = None
         for depth, part in enumerate(parts[:-1]):
+            if isinstance(node, dict) and node.get(part) is None and created is None:
+                created = ".".join(parts[: depth + 1])
             node = _step_into(node, part, key, depth)
         _assign(node, parts[-1], value, key)
-        keys.append(key)
+        keys.append(Override(key, created))
     return out, keys
+
+
+@dataclass(frozen=True)
+class Override:
+    """One applied --set: its dotted key and the outermost mapping it created (or None)."""
+
+    key: str
+    created: str | None = None
+
+    def explains(self, field: str) -> bool:
+        """Whether an error at `field` comes from this override: the same path, one inside the
+        other (--set solver.mip_gap=2 fails at solver.mip_gap, --set solvr.mip_gap=0.1 at solvr),
+        or a field inside a mapping the override created."""
+        inside = lambda outer, inner: inner == outer or inner.startswith(outer + ".")  # noqa: E731
+        return inside(self.key, field) or inside(field, self.key) or (
+            self.created is not None and inside(self.created, field))
 
 
 def _step_into(node: Any, part: str, key: str, depth: int) -> Any:
@@ -280,23 +303,17 @@ def load_instance(path: str | Path, overrides: Sequence[str] = ()) -> PlanningDa
     return instance_from_mapping(raw, path, overridden=keys)
 
 
-def instance_from_mapping(raw: dict[str, Any], path: Path, overridden: Sequence[str] = ()) -> PlanningData:
+def instance_from_mapping(raw: dict[str, Any], path: Path, overridden: Sequence[Override] = ()) -> PlanningData:
     """Validate a raw mapping as if read from `path` (files it names resolve beside `path`)."""
     path = Path(path)
     try:
         spec = validate(Instance, raw, str(path))
         return compile_planning_data(spec, path)
     except InputError as exc:
-        key = next((k for k in overridden if _same_path(exc.field, k)), None)
-        if key is not None and exc.file == str(path):
-            raise InputError(f"--set {key}", exc.field, exc.value, exc.problem) from None
+        override = next((o for o in overridden if o.explains(exc.field)), None)
+        if override is not None and exc.file == str(path):
+            raise InputError(f"--set {override.key}", exc.field, exc.value, exc.problem) from None
         raise
-
-
-def _same_path(field: str, key: str) -> bool:
-    """Whether an error at `field` may come from overriding `key`: the same path, or one inside the
-    other (--set solver.mip_gap=2 fails at solver.mip_gap, --set solvr.mip_gap=0.1 at solvr)."""
-    return field == key or field.startswith(key + ".") or key.startswith(field + ".")
 
 
 def compile_planning_data(spec: Instance, path: Path) -> PlanningData:

@@ -22,7 +22,7 @@ class PrefillProfile(Strict):
     unit_nodes: Annotated[int, Field(ge=1)]
     input_tokens_per_s_per_node: Positive
     cache_hit_share_at_measurement: Share
-    cache_hit_relative_cost: Share
+    cache_hit_relative_cost: Annotated[float, Field(gt=0, le=1)]  # a hit still loads its KV cache
 
 
 class DecodeProfile(Strict):

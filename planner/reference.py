@@ -13,10 +13,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import (BaseModel, ConfigDict, NonNegativeFloat, PositiveFloat, PositiveInt,
+                      field_validator)
 
 from .demand import DEMAND_COLUMNS, series_from_shape
 from .errors import NO_VALUE, InputError
 from .files import read_text, read_yaml_mapping
+from .validation import validate
 from .instance import SECONDS_PER_HOUR, window_share
 
 #: The published peak, 278 nodes, is 29 prefill units of 4 nodes and 9 decode units of 18 nodes,
@@ -27,6 +30,62 @@ PEAK_PREFILL_NODES = 116
 PEAK_DECODE_NODES = 162
 STEP_PREFILL_NODES = 12
 STEP_DECODE_NODES = 18
+
+
+class _Published(BaseModel):
+    """The fields of a published-day file that planner reads; others may be there too."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
+
+
+class _Hardware(_Published):
+    gpus_per_node: PositiveInt
+    rental_usd_per_gpu_hour: PositiveFloat
+
+
+class _Fleet(_Published):
+    peak_nodes: PositiveFloat
+    average_nodes: PositiveFloat
+
+
+class _Tokens(_Published):
+    input_total: PositiveFloat
+    input_cache_hit: NonNegativeFloat
+    output_total: PositiveFloat
+
+
+class _Throughput(_Published):
+    prefill_input_tokens_per_s: PositiveFloat
+    decode_output_tokens_per_s: PositiveFloat
+
+
+class _Economics(_Published):
+    daily_cost_usd: PositiveFloat
+    theoretical_daily_revenue_usd: PositiveFloat
+    cost_profit_margin: float
+
+
+class _PriceList(_Published):
+    input_cache_hit: NonNegativeFloat
+    input_cache_miss: NonNegativeFloat
+    output: NonNegativeFloat
+
+
+class _PublishedDay(_Published):
+    hardware: _Hardware
+    fleet: _Fleet
+    tokens: _Tokens
+    throughput_per_node: _Throughput
+    economics: _Economics
+    prices_usd_per_million_tokens: dict[str, _PriceList | Any]
+
+    @field_validator("prices_usd_per_million_tokens")
+    @classmethod
+    def _has_reasoner_prices(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if "deepseek-reasoner" not in value:
+            raise ValueError("needs the deepseek-reasoner list prices (the published revenue uses them)")
+        _PriceList.model_validate(value["deepseek-reasoner"])
+        return value
 
 
 @dataclass(frozen=True)
@@ -54,15 +113,38 @@ def _read_csv(path: Path) -> pd.DataFrame:
         raise InputError(path, "", NO_VALUE, f"not a readable CSV table: {exc}") from None
 
 
+def _checked_csv(path: Path, columns: dict[str, str]) -> pd.DataFrame:
+    """A reference table with the named columns: 'clock' (HH:MM) or 'number' (finite, >= 0)."""
+    frame = _read_csv(path)
+    for column, kind in columns.items():
+        if column not in frame.columns:
+            raise InputError(path, "header", column, "required column is missing")
+        values = frame[column]
+        if kind == "number":
+            numbers = pd.to_numeric(values, errors="coerce")
+            bad = ~np.isfinite(numbers.to_numpy(dtype=float)) | (numbers < 0).to_numpy()
+        else:
+            bad = ~values.astype(str).str.fullmatch(r"([01]\d|2[0-3]):[0-5]\d|24:00").to_numpy()
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise InputError(path, f"data row {i + 1}, {column}", values.iloc[i],
+                             "must be a number >= 0" if kind == "number" else "must be a clock time HH:MM")
+    if frame.empty:
+        raise InputError(path, "(rows)", NO_VALUE, "the table has no rows")
+    return frame
+
+
 def load_reference(path: str | Path) -> Reference:
-    """Load NAME.yaml with NAME-nodes.csv and NAME-hourly.csv beside it."""
+    """Load NAME.yaml with NAME-nodes.csv and NAME-hourly.csv beside it, checking what is read."""
     path = Path(path)
     stem = path.with_suffix("")
+    figures = read_yaml_mapping(path)
+    validate(_PublishedDay, figures, str(path))
     return Reference(
         path=path,
-        figures=read_yaml_mapping(path),
-        steps=_read_csv(Path(f"{stem}-nodes.csv")),
-        hourly=_read_csv(Path(f"{stem}-hourly.csv")),
+        figures=figures,
+        steps=_checked_csv(Path(f"{stem}-nodes.csv"), {"from": "clock", "to": "clock", "nodes": "number"}),
+        hourly=_checked_csv(Path(f"{stem}-hourly.csv"), {"theoretical_income_kusd": "number", "cost_usd": "number"}),
     )
 
 

@@ -53,7 +53,7 @@ def highs_options(options: SolverOptions) -> dict:
 class SolveResult:
     """What one solve returns: status, objective, bound, gap, timings, and the plan's tables."""
 
-    status: str  # optimal | time_limit | no_plan
+    status: str  # optimal | time_limit (or iteration limit) | interrupted | no_plan
     termination: str
     objective_usd: float | None
     bound_usd: float | None

@@ -14,9 +14,9 @@ REFERENCE_YAML = ROOT / "reference" / "deepseek-2025-02-28.yaml"
 
 
 def tiny_profile(unit_prefill: int = 1, unit_decode: int = 1, prefill_tps: float = 1000.0,
-                 decode_tps: float = 100.0, hit_cost: float = 0.0, gpus: int = 1,
+                 decode_tps: float = 100.0, hit_cost: float = 0.1, gpus: int = 1,
                  node_type: str = "gpu", served_model: str = "toy") -> dict[str, Any]:
-    """A profile with round numbers; with hit_cost 0 and share 0, input tokens are all misses."""
+    """A profile with round numbers, measured without cache hits (a hit costs `hit_cost` of a miss)."""
     return {
         "name": f"{served_model}@{node_type}",
         "served_model": served_model,

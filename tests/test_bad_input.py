@@ -380,3 +380,36 @@ def test_usage_errors_are_one_line_too(args, pieces):
     line = _error_line(CliRunner().invoke(main, args))
     for piece in pieces:
         assert piece in line, f"{piece!r} not in {line!r}"
+
+
+def bad_reference(edit_yaml: Callable[[str], str] = lambda t: t,
+                  edit_nodes: Callable[[str], str] = lambda t: t) -> Callable[[Path], list[str]]:
+    """The shipped instance pointing at an edited copy of the reference files."""
+    def build(tmp: Path) -> list[str]:
+        folder = tmp / "ref"
+        folder.mkdir()
+        for source in (ROOT / "reference").iterdir():
+            text = source.read_text(encoding="utf-8")
+            text = edit_yaml(text) if source.suffix == ".yaml" else text
+            text = edit_nodes(text) if source.name.endswith("-nodes.csv") else text
+            (folder / source.name).write_text(text, encoding="utf-8")
+        return shipped(overrides=[f"reference={folder / 'deepseek-2025-02-28.yaml'}"])(tmp)
+    return build
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("build, pieces", [
+    pytest.param(bad_reference(edit_yaml=_replace_once("  peak_nodes: 278", "  peak_nodes: -5")),
+                 ["deepseek-2025-02-28.yaml", "fleet.peak_nodes", "-5", "greater than 0"], id="reference-negative"),
+    pytest.param(bad_reference(edit_yaml=_replace_once("  average_nodes: 226.75\n", "")),
+                 ["deepseek-2025-02-28.yaml", "fleet.average_nodes", "missing"], id="reference-missing-field"),
+    pytest.param(bad_reference(edit_nodes=_replace_once("03:30,06:30,68", "03:30,6h30,68")),
+                 ["deepseek-2025-02-28-nodes.csv", "data row 7, to", "6h30", "clock"], id="reference-bad-clock"),
+    pytest.param(tiny_overrides("node_types.gpu.owned.min_nodes=5"),
+                 ["--set node_types.gpu.owned.min_nodes", "owned.usd_per_gpu_hour", "missing"],
+                 id="set-creates-an-incomplete-section"),
+])
+def test_bad_reference_and_created_sections(tmp_path, command, build, pieces):
+    line = _error_line(CliRunner().invoke(main, [command, *build(tmp_path)]))
+    for piece in pieces:
+        assert piece in line, f"{piece!r} not in {line!r}"
