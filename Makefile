@@ -7,7 +7,7 @@ RESULTS ?= results
 INSTANCE ?= instances/deepseek-2025-02-28.yaml
 
 .DEFAULT_GOAL := help
-.PHONY: help run test reproduce validate clean
+.PHONY: help run test reproduce frontier mixed validate clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -29,6 +29,14 @@ test: $(STAMP) ## run the test suite
 reproduce: $(STAMP) ## recompute the published arithmetic and set the optimized day beside it
 	$(BIN)/planner reproduce --out $(RESULTS)/reproduce --overwrite
 	@echo "files written under $(RESULTS)/reproduce/"
+
+frontier: $(STAMP) ## plan cost of the reference day against promised decode speed and TTFT
+	$(BIN)/planner frontier $(INSTANCE) --out $(RESULTS)/frontier --overwrite
+	@echo "files written under $(RESULTS)/frontier/"
+
+mixed: $(STAMP) ## two served models on owned H800 plus rented H100 and H20 nodes
+	$(BIN)/planner solve instances/mixed-fleet.yaml --out $(RESULTS)/mixed-fleet --overwrite
+	@echo "files written under $(RESULTS)/mixed-fleet/"
 
 validate: $(STAMP) ## validate every shipped instance
 	@for f in instances/*.yaml; do $(BIN)/planner validate $$f || exit $$?; done

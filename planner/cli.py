@@ -183,21 +183,75 @@ def reproduce(instance: Path, out: Path | None, overwrite: bool, time_limit, mip
         click.echo(f"wrote reproduce.json and the plan's files to {out}")
 
 
+def _shares(specs) -> dict[str, float]:
+    """('a=0.4', 'b=0.6') -> {'a': 0.4, 'b': 0.6}; a lone name has share 1."""
+    shares = {}
+    for spec in specs:
+        name, _, share = spec.partition("=")
+        try:
+            shares[name] = float(share) if share else 1.0
+        except ValueError:
+            raise InputError("--served-model", name, share, "the share must be a number") from None
+    total = sum(shares.values())
+    if any(v <= 0 for v in shares.values()) or abs(total - 1.0) > 1e-9:
+        raise InputError("--served-model", ",".join(shares), total, "shares must be positive and add up to 1")
+    return shares
+
+
 def _fmt(record, group: str, key: str, pattern: str) -> str:
     value = (record or {}).get(group, {}).get(key) if record else None
     return "-" if value is None else pattern.format(value)
 
 
+@main.command()
+@instance_argument
+@click.option("--served-model", default=None, help="The served model whose SLO varies (default: the first).")
+@click.option("--speeds", default="16,18,21,25,30,35,40", show_default=True,
+              help="Promised decode speeds, tokens/s per user, comma-separated.")
+@click.option("--ttft", "ttfts", default="none,2,1,0.5", show_default=True,
+              help="TTFT targets in seconds at the instance's percentile, comma-separated; 'none' for no target.")
+@output_flags
+@solver_flags
+@set_option
+def frontier(instance: Path, served_model, speeds: str, ttfts: str, out: Path | None, overwrite: bool,
+             time_limit, mip_gap, threads, overrides) -> None:
+    """Plan cost against promised decode speed and TTFT: what each token/s of speed costs."""
+    from . import frontier as fr
+
+    if out is not None and (out / "frontier.csv").exists() and not overwrite:
+        raise InputError(out, "--out", str(out), "holds a previous frontier; pass --overwrite to replace it")
+    data = api.validate_instance(instance, overrides)
+    model = served_model or data.served_models[0]
+    frame = fr.slo_frontier(instance, model, [v for v in fr.parse_numbers(speeds, "--speeds") if v is not None],
+                            fr.parse_numbers(ttfts, "--ttft"), overrides,
+                            time_limit_s=time_limit, mip_gap=mip_gap, threads=threads)
+    click.echo(f"{data.name}: SLO frontier of {model}")
+    click.echo(text_table(*fr.display_rows(frame)))
+    for row in frame[frame["status"] == "unattainable"].itertuples(index=False):
+        ttft = "none" if row.ttft_s is None or row.ttft_s != row.ttft_s else f"{row.ttft_s:g} s"
+        click.echo(f"unattainable: {row.decode_tokens_per_s_per_user:g} tokens/s, TTFT {ttft}: {row.note}")
+    if out is not None:
+        from .report import write_frame
+
+        write_frame(out / "frontier.csv", frame)
+        fr.frontier_chart(out / "frontier.png", frame, f"{data.name}: cost against the SLO of {model}")
+        click.echo(f"wrote frontier.csv and frontier.png to {out}")
+
+
 @main.command("reference-demand")
 @click.argument("reference_yaml", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--served-model", default="deepseek-r1", show_default=True)
+@click.option("--served-model", "served_models", multiple=True, metavar="NAME[=SHARE]",
+              help="A served model and its share of every token (repeatable; default deepseek-r1=1).")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="CSV file to write.")
-def reference_demand(reference_yaml: Path, served_model: str, out: Path) -> None:
+def reference_demand(reference_yaml: Path, served_models, out: Path) -> None:
     """Build a demand table from a published day: daily token totals in the shape of its income bars."""
     reference = ref.load_reference(reference_yaml)
-    table = ref.demand_table(reference, served_model)
+    shares = _shares(served_models or ("deepseek-r1",))
+    table = ref.demand_table(reference, shares)
+    split = ", ".join(f"{m} {share:g}" for m, share in shares.items())
     header = (f"# Built by planner reference-demand from {reference_yaml.name} and its -hourly.csv.\n"
-              "# Tokens per period: daily totals (disclosure text) in the shape of the income bars (chart).\n")
+              "# Tokens per period: daily totals (disclosure text) in the shape of the income bars (chart).\n"
+              f"# Share of every token by served model: {split}.\n")
     write_atomic(out, lambda tmp: tmp.write_text(header + table.to_csv(index=False), encoding="utf-8"))
     click.echo(f"wrote {len(table)} rows to {out}")
 

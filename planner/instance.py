@@ -23,6 +23,7 @@ from .demand import read_demand_csv
 from .errors import NO_VALUE, InputError
 from .files import parse_yaml, read_yaml_mapping
 from .profiles import Profile, load_profile
+from .slo import min_units_for_ttft
 from .validation import Strict, validate
 
 ROLES = ("prefill", "decode")
@@ -107,10 +108,33 @@ class Deployment(Strict):
     calibration: str = ""
 
 
+class Slo(Strict):
+    """Latency promised to users: per-user decode speed and a TTFT percentile."""
+
+    decode_tokens_per_s_per_user: Positive | None = None
+    ttft_s: Positive | None = None
+    ttft_percentile: Annotated[float, Field(gt=0, lt=1)] = 0.95
+
+
+class Workload(Strict):
+    """What a request looks like: its mean prompt and the spread of prompt prefill times."""
+
+    mean_prompt_tokens: Positive
+    prompt_tokens_scv: Annotated[float, Field(ge=0, le=100)] = 1.0
+
+
 class ServedModel(Strict):
     prices_usd_per_million_tokens: Prices
     price_windows: list[PriceWindow] = []
     deployments: Annotated[dict[Name, Deployment], Field(min_length=1)]
+    slo: Slo = Slo()
+    workload: Workload | None = None
+
+    @model_validator(mode="after")
+    def _ttft_needs_a_workload(self) -> "ServedModel":
+        if self.slo.ttft_s is not None and self.workload is None:
+            raise ValueError("slo.ttft_s needs workload.mean_prompt_tokens (requests = input tokens / mean prompt)")
+        return self
 
 
 class DemandFile(Strict):
@@ -188,6 +212,8 @@ class PlanningData:
     profiles: Mapping[tuple[str, str], Profile]
     unit_nodes: Mapping[tuple[str, str, str], int]  # (model, node type, role) -> nodes per unit
     unit_capacity_mtok: Mapping[tuple[str, str, str], np.ndarray]  # per unit per period [t]
+    decode_tokens_per_s_per_node: Mapping[tuple[str, str], float]  # at the SLO's speed, factor included
+    min_prefill_units: Mapping[tuple[str, str], np.ndarray]  # TTFT bound per period; -1: cannot meet it
     demand_tokens: Mapping[str, np.ndarray]  # column -> [model, period]
     prices_usd_per_mtok: Mapping[str, np.ndarray]  # hit / miss / output -> [model, period]
     penalties: Penalties
@@ -341,11 +367,13 @@ def compile_planning_data(spec: Instance, path: Path) -> PlanningData:
         raise InputError(file, "demand.file", spec.demand.file, f"file not found: {demand_path}")
     demand = read_demand_csv(demand_path, served, spec.horizon.periods)
     starts = period_starts(spec.horizon)
+    decode_rates = {(m, g): _decode_rate(m, g, p, spec, file) for (m, g), p in profiles.items()}
     capacity = {
         key: _frozen(arr)
         for (m, g), profile in profiles.items()
-        for key, arr in _unit_capacity_mtok(m, g, profile, spec, demand, served.index(m)).items()
+        for key, arr in _unit_capacity_mtok(m, g, profile, spec, demand, served.index(m), decode_rates[(m, g)]).items()
     }
+    minimum = _min_prefill_units(spec, profiles, demand, capacity, file)
     prices = _period_prices(spec, starts, file)
     reference = (base / spec.reference).resolve() if spec.reference else None
     if reference is not None and not reference.is_file():
@@ -363,6 +391,8 @@ def compile_planning_data(spec: Instance, path: Path) -> PlanningData:
         profiles=MappingProxyType(profiles),
         unit_nodes=MappingProxyType(unit_nodes),
         unit_capacity_mtok=MappingProxyType(capacity),
+        decode_tokens_per_s_per_node=MappingProxyType(decode_rates),
+        min_prefill_units=MappingProxyType(minimum),
         demand_tokens=MappingProxyType(dict(demand)),
         prices_usd_per_mtok=MappingProxyType(prices),
         penalties=spec.penalties,
@@ -390,11 +420,60 @@ def period_starts(horizon: Horizon) -> pd.DatetimeIndex:
     return pd.date_range(start, periods=horizon.periods, freq=pd.Timedelta(hours=horizon.period_hours))
 
 
-def _unit_capacity_mtok(m: str, g: str, profile: Profile, spec: Instance,
-                        demand: Mapping[str, np.ndarray], k: int) -> dict[tuple[str, str, str], np.ndarray]:
+def _decode_rate(m: str, g: str, profile: Profile, spec: Instance, file: str) -> float:
+    """Output tokens/s per decode node at the served model's promised per-user speed, calibrated:
+    the profile's operating point at slo.decode_tokens_per_s_per_user x decode_capacity_factor."""
+    speed = spec.served_models[m].slo.decode_tokens_per_s_per_user
+    rate = profile.decode.throughput_at(speed)
+    if rate is None:
+        fastest = profile.decode.fastest_speed()
+        problem = (f"faster than profile {profile.name} can serve (its fastest operating point is "
+                   f"{fastest:g} tokens/s per user)" if fastest is not None else
+                   f"profile {profile.name} does not say at which per-user speed it was measured")
+        raise InputError(file, f"served_models.{m}.slo.decode_tokens_per_s_per_user", speed, problem)
+    return rate * spec.served_models[m].deployments[g].decode_capacity_factor
+
+
+def _min_prefill_units(spec: Instance, profiles: Mapping[tuple[str, str], Profile],
+                       demand: Mapping[str, np.ndarray], capacity: Mapping[tuple[str, str, str], np.ndarray],
+                       file: str) -> dict[tuple[str, str], np.ndarray]:
+    """Fewest prefill units per period meeting each served model's TTFT percentile (slo.py).
+
+    Requests per second lambda_t = input_tokens_t / mean_prompt_tokens / (3600 period_hours).
+    A unit prefills k = servers_per_unit prompts side by side (its DP ranks), each at 1/k of the
+    unit's input tokens/s at period t's cache-hit mix, so a mean prompt takes
+    S_t = k mean_prompt_tokens / unit_tokens_per_s_t. The queue's servers are these streams; the
+    units needed are ceil(servers / k). Zero without a TTFT target; -1 where a type cannot meet it.
+    """
+    seconds = SECONDS_PER_HOUR * spec.horizon.period_hours
+    out = {}
+    for k, (m, model) in enumerate(spec.served_models.items()):
+        deployed = [g for (mm, g) in profiles if mm == m]
+        if model.slo.ttft_s is None:
+            out.update({(m, g): _frozen(np.zeros(spec.horizon.periods)) for g in deployed})
+            continue
+        prompt = model.workload.mean_prompt_tokens
+        arrivals = demand["input_tokens"][k] / prompt / seconds
+        service = {}
+        for g in deployed:
+            streams = profiles[(m, g)].prefill.servers_per_unit
+            service[g] = streams * prompt / (capacity[(m, g, "prefill")] * TOKENS_PER_MTOK / seconds)
+            servers = min_units_for_ttft(arrivals, service[g], model.workload.prompt_tokens_scv,
+                                         model.slo.ttft_s, model.slo.ttft_percentile)
+            out[(m, g)] = _frozen(np.where(servers < 0, -1, np.ceil(servers / streams)))
+        if all((out[(m, g)] < 0).any() for g in deployed):
+            g = min(deployed, key=lambda g: float(service[g].min()))
+            raise InputError(file, f"served_models.{m}.slo.ttft_s", model.slo.ttft_s,
+                             f"a mean prompt ({prompt:g} tokens) alone takes {float(service[g].max()):.3g} s "
+                             f"to prefill on {g}; no number of units meets the target")
+    return out
+
+
+def _unit_capacity_mtok(m: str, g: str, profile: Profile, spec: Instance, demand: Mapping[str, np.ndarray],
+                        k: int, decode_tokens_per_s_per_node: float) -> dict[tuple[str, str, str], np.ndarray]:
     """Tokens one unit serves in one period, in millions.
 
-    Decode: u_d * output_tokens_per_s * decode_factor * 3600 * period_hours / 1e6.
+    Decode: u_d * (output tokens/s per node at the SLO, calibrated) * 3600 * period_hours / 1e6.
     Prefill: the profile's rate was measured at a cache-hit share s_ref, where a token costs
     w_ref = (1 - s_ref) + h * s_ref cache-miss equivalents; in period t the share is s_t and a
     token costs w_t, so the unit serves u_p * rate * factor * 3600 * period_hours / 1e6 * w_ref / w_t.
@@ -410,8 +489,8 @@ def _unit_capacity_mtok(m: str, g: str, profile: Profile, spec: Instance,
     w_ref = profile.prefill_miss_equivalents_per_token_at_measurement()
     prefill = (profile.prefill.unit_nodes * profile.prefill.input_tokens_per_s_per_node
                * deployment.prefill_capacity_factor * seconds / TOKENS_PER_MTOK) * w_ref / w_t
-    decode = np.full(spec.horizon.periods, profile.decode.unit_nodes * profile.decode.output_tokens_per_s_per_node
-                     * deployment.decode_capacity_factor * seconds / TOKENS_PER_MTOK)
+    decode = np.full(spec.horizon.periods,
+                     profile.decode.unit_nodes * decode_tokens_per_s_per_node * seconds / TOKENS_PER_MTOK)
     return {(m, g, "prefill"): prefill, (m, g, "decode"): decode}
 
 

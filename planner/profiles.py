@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from .errors import InputError
 from .files import read_yaml_mapping
+from .slo import interpolate_operating_point
 from .validation import Strict, validate
 
 NonNegative = Annotated[float, Field(ge=0)]
@@ -23,13 +24,62 @@ class PrefillProfile(Strict):
     input_tokens_per_s_per_node: Positive
     cache_hit_share_at_measurement: Share
     cache_hit_relative_cost: Annotated[float, Field(gt=0, le=1)]  # a hit still loads its KV cache
+    servers_per_unit: Annotated[int, Field(ge=1)] = 1  # prompts a unit prefills side by side (DP ranks)
+
+
+class OperatingPoint(Strict):
+    """What one decode node generates when each user sees `tokens_per_s_per_user`."""
+
+    tokens_per_s_per_user: Positive
+    output_tokens_per_s_per_node: Positive
 
 
 class DecodeProfile(Strict):
-    """Decode: output tokens generated per second by one node."""
+    """Decode: output tokens generated per second by one node, measured at a per-user speed.
+
+    `operating_points` (optional) give the throughput at other speeds; they must pass through
+    the measured point, speeds strictly increasing and throughputs not increasing.
+    """
 
     unit_nodes: Annotated[int, Field(ge=1)]
     output_tokens_per_s_per_node: Positive
+    tokens_per_s_per_user: Positive | None = None
+    operating_points: list[OperatingPoint] = []
+
+    @model_validator(mode="after")
+    def _table_is_monotone_and_holds_the_measured_point(self) -> "DecodeProfile":
+        points = self.operating_points
+        if not points:
+            return self
+        if self.tokens_per_s_per_user is None:
+            raise ValueError("operating_points need tokens_per_s_per_user, the speed of the measured point")
+        for before, after in zip(points, points[1:]):
+            if after.tokens_per_s_per_user <= before.tokens_per_s_per_user:
+                raise ValueError("operating_points must have strictly increasing tokens_per_s_per_user")
+            if after.output_tokens_per_s_per_node > before.output_tokens_per_s_per_node:
+                raise ValueError("operating_points must not gain throughput at a faster per-user speed")
+        at_anchor = self.throughput_at(self.tokens_per_s_per_user)
+        if at_anchor is None or abs(at_anchor / self.output_tokens_per_s_per_node - 1) > 0.005:
+            raise ValueError(f"operating_points give {at_anchor} tokens/s per node at "
+                             f"{self.tokens_per_s_per_user} tokens/s per user, not the measured "
+                             f"{self.output_tokens_per_s_per_node}")
+        return self
+
+    def throughput_at(self, speed: float | None) -> float | None:
+        """Output tokens/s per node at a per-user speed (None: the measured point); None when the
+        speed is faster than the table's fastest point (or than the measured speed, without a table)."""
+        if speed is None:
+            return self.output_tokens_per_s_per_node
+        if not self.operating_points:
+            measured = self.tokens_per_s_per_user
+            return self.output_tokens_per_s_per_node if measured is not None and speed <= measured else None
+        return interpolate_operating_point([p.tokens_per_s_per_user for p in self.operating_points],
+                                           [p.output_tokens_per_s_per_node for p in self.operating_points], speed)
+
+    def fastest_speed(self) -> float | None:
+        if self.operating_points:
+            return self.operating_points[-1].tokens_per_s_per_user
+        return self.tokens_per_s_per_user
 
 
 class Profile(Strict):

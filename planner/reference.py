@@ -173,19 +173,24 @@ def demand_shape(reference: Reference) -> np.ndarray:
     return reference.hourly["theoretical_income_kusd"].to_numpy(dtype=float)
 
 
-def demand_table(reference: Reference, served_model: str) -> pd.DataFrame:
-    """The day's tokens (text) spread over the hours in the shape of the income bars (chart)."""
+def demand_table(reference: Reference, shares: str | dict[str, float]) -> pd.DataFrame:
+    """The day's tokens (text) spread over the hours in the shape of the income bars (chart),
+    split between served models by `shares` (a lone name takes every token)."""
+    shares = {shares: 1.0} if isinstance(shares, str) else dict(shares)
     tokens = reference.figures["tokens"]
     weights = demand_shape(reference)
-    inputs = series_from_shape(weights, float(tokens["input_total"]))
-    hits = series_from_shape(weights, float(tokens["input_cache_hit"]))
-    table = pd.DataFrame({
-        "period": np.arange(len(weights)),
-        "served_model": served_model,
-        "input_tokens": inputs.astype(np.int64),
-        "input_cache_hit_tokens": np.minimum(hits, inputs).astype(np.int64),
-        "output_tokens": series_from_shape(weights, float(tokens["output_total"])).astype(np.int64),
-    })
+    tables = []
+    for model, share in shares.items():
+        inputs = series_from_shape(weights, share * float(tokens["input_total"]))
+        hits = series_from_shape(weights, share * float(tokens["input_cache_hit"]))
+        tables.append(pd.DataFrame({
+            "period": np.arange(len(weights)),
+            "served_model": model,
+            "input_tokens": inputs.astype(np.int64),
+            "input_cache_hit_tokens": np.minimum(hits, inputs).astype(np.int64),
+            "output_tokens": series_from_shape(weights, share * float(tokens["output_total"])).astype(np.int64),
+        }))
+    table = pd.concat(tables).sort_values(["period", "served_model"], kind="stable", ignore_index=True)
     return table[list(DEMAND_COLUMNS)]
 
 

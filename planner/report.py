@@ -37,6 +37,7 @@ def summary(data: PlanningData, result: SolveResult, plan: Evaluation | None,
         "periods": data.periods,
         "period_hours": data.period_hours,
         **{k: totals.get(k) for k in ("nodes", "fleet", "cost_usd", "revenue_usd", "margin", "unserved_tokens")},
+        "slo": slo_summary(data),
         "reference": reference,
         "solver": {
             "name": "highs",
@@ -45,6 +46,27 @@ def summary(data: PlanningData, result: SolveResult, plan: Evaluation | None,
             "wall_s": round(wall_s, 4),
         },
     }
+
+
+def slo_summary(data: PlanningData) -> dict[str, Any]:
+    """Per served model: the promised latency and what it implies for each node type."""
+    out = {}
+    for m in data.served_models:
+        model = data.spec.served_models[m]
+        out[m] = {
+            "decode_tokens_per_s_per_user": model.slo.decode_tokens_per_s_per_user,
+            "ttft_s": model.slo.ttft_s,
+            "ttft_percentile": model.slo.ttft_percentile if model.slo.ttft_s is not None else None,
+            "by_node_type": {
+                g: {
+                    "decode_tokens_per_s_per_node": round(data.decode_tokens_per_s_per_node[(m, g)], 3),
+                    "ttft_min_prefill_units_peak": int(max(data.min_prefill_units[(m, g)].max(), 0)),
+                    "ttft_unattainable_periods": int((data.min_prefill_units[(m, g)] < 0).sum()),
+                }
+                for (mm, g) in data.deployments if mm == m
+            },
+        }
+    return out
 
 
 def _json_default(value: Any) -> Any:
@@ -149,9 +171,23 @@ def report_markdown(data: PlanningData, record: dict[str, Any], plan: Evaluation
     ]
     if calibrations:
         lines += ["## Calibration", "", *calibrations, ""]
+    lines += ["## Service levels", "", _slo_markdown(record["slo"]), ""]
     lines += ["## Schedule", "", _schedule_markdown(plan.schedule), ""]
     lines += ["Files: " + ", ".join(f"`{f}`" for f in SUMMARY_FILES), ""]
     return "\n".join(lines)
+
+
+def _slo_markdown(slo: dict[str, Any]) -> str:
+    rows = []
+    for m, promise in slo.items():
+        ttft = "-" if promise["ttft_s"] is None else f"{promise['ttft_s']:g} s (p{100 * promise['ttft_percentile']:g})"
+        speed = promise["decode_tokens_per_s_per_user"]
+        for g, implied in promise["by_node_type"].items():
+            rows.append((m, g, "measured point" if speed is None else f"{speed:g}",
+                         f"{implied['decode_tokens_per_s_per_node']:,.0f}", ttft,
+                         str(implied["ttft_min_prefill_units_peak"])))
+    return markdown_table(rows, ("served model", "node type", "decode tokens/s per user",
+                                 "decode tokens/s per node", "TTFT target", "min prefill units (peak)"))
 
 
 def _schedule_markdown(schedule: pd.DataFrame) -> str:

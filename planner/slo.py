@@ -104,3 +104,28 @@ def min_units_for_ttft(arrival_per_s, service_s, scv: float, target_s: float, q:
         lo = np.where(open_ & ~ok, mid + 1.0, lo)
     units = np.where(lam > 0, hi, 0.0)
     return np.where(possible | (lam <= 0), units, -1.0).astype(np.int64)
+
+
+def step_time_operating_points(anchor_speed: float, anchor_tokens_per_s_per_node: float, gpus_per_node: int,
+                               fixed_step_s: float, max_batch_per_gpu: float,
+                               speeds: Sequence[float]) -> list[tuple[float, float]]:
+    """Decode operating points from a linear step-time model anchored at one measured point.
+
+    One decode step of a GPU holding b sequences takes tau(b) = tau_0 + k b seconds, so each user
+    sees v = 1/tau tokens/s and the node generates G b v tokens/s. The anchor (v_a, T_a) fixes
+    b_a = T_a / (G v_a) and k = (1/v_a - tau_0) / b_a. A speed v then allows b = (1/v - tau_0)/k
+    sequences, capped by the memory for KV caches at b_max (below the speed 1/(tau_0 + k b_max)
+    the node cannot batch more). Returns (speed, output tokens/s per node) for each speed that
+    tau_0 allows (v < 1/tau_0), rounded to 10 tokens/s, plus the slowest full-memory point.
+    """
+    batch_at_anchor = anchor_tokens_per_s_per_node / (gpus_per_node * anchor_speed)
+    k = (1.0 / anchor_speed - fixed_step_s) / batch_at_anchor
+    if k <= 0:
+        raise ValueError("the fixed step time must be shorter than the anchor's step time")
+    slowest = 1.0 / (fixed_step_s + k * max_batch_per_gpu)
+    points = {round(slowest, 1): gpus_per_node * max_batch_per_gpu * slowest}
+    for v in speeds:
+        if slowest < v < 1.0 / fixed_step_s:
+            points[float(v)] = gpus_per_node * (1.0 / v - fixed_step_s) / k * v
+    points[float(anchor_speed)] = anchor_tokens_per_s_per_node
+    return [(v, float(round(points[v], -1))) for v in sorted(points)]
