@@ -139,20 +139,32 @@ def unserved_line(record: dict[str, Any]) -> str:
             f"{u.get('output', 0):,.0f} output tokens ({_pct(u.get('output_share'))})")
 
 
-def printed_summary(record: dict[str, Any]) -> str:
-    header = ("", "plan", "published") if record.get("reference") else ("", "plan", "")
+def _table_columns(record: dict[str, Any], first: str) -> tuple[list[tuple[str, ...]], tuple[str, ...]]:
+    """The comparison rows and header; without a reference, the published column is left out."""
     rows = comparison_rows(record)
-    return "\n".join([headline(record), text_table(rows, header), unserved_line(record)])
+    if record.get("reference"):
+        return rows, (first, "plan", "published")
+    return [row[:2] for row in rows], (first, "plan")
+
+
+def fleet_line(record: dict[str, Any]) -> str:
+    fleet = record.get("fleet") or {}
+    owned = ", ".join(f"{g} {n:g}" for g, n in (fleet.get("owned") or {}).items() if n) or "none"
+    rented = ", ".join(f"{g} {n:g}" for g, n in (fleet.get("rented_peak") or {}).items() if n) or "none"
+    return f"fleet: owned {owned}; rented at peak {rented}"
+
+
+def printed_summary(record: dict[str, Any]) -> str:
+    rows, header = _table_columns(record, "")
+    return "\n".join([headline(record), text_table(rows, header), unserved_line(record), fleet_line(record)])
 
 
 def report_markdown(data: PlanningData, record: dict[str, Any], plan: Evaluation) -> str:
-    header = ("figure", "plan", "published") if record.get("reference") else ("figure", "plan", "-")
     calibrations = [
         f"- {m} on {g}: {data.spec.served_models[m].deployments[g].calibration.strip()}"
         for (m, g) in data.deployments
         if data.spec.served_models[m].deployments[g].calibration.strip()
     ]
-    fleet = record["fleet"]
     lines = [
         f"# Plan for {data.name}",
         "",
@@ -160,11 +172,11 @@ def report_markdown(data: PlanningData, record: dict[str, Any], plan: Evaluation
         "",
         f"**{headline(record)}**",
         "",
-        markdown_table(comparison_rows(record), header),
+        markdown_table(*_table_columns(record, "figure")),
         "",
         unserved_line(record),
         "",
-        f"Fleet: owned {fleet['owned']}, peak rented {fleet['rented_peak']}.",
+        fleet_line(record).capitalize() + ".",
         "",
         "![nodes by role per period](plan.png)",
         "",
