@@ -7,7 +7,7 @@ RESULTS ?= results
 INSTANCE ?= instances/deepseek-2025-02-28.yaml
 
 .DEFAULT_GOAL := help
-.PHONY: help run test reproduce frontier mixed validate clean
+.PHONY: help run test reproduce frontier mixed training validate clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -37,6 +37,10 @@ frontier: $(STAMP) ## plan cost of the reference day against promised decode spe
 mixed: $(STAMP) ## two served models on owned H800 plus rented H100 and H20 nodes
 	$(BIN)/planner solve instances/mixed-fleet.yaml --out $(RESULTS)/mixed-fleet --overwrite
 	@echo "files written under $(RESULTS)/mixed-fleet/"
+
+training: $(STAMP) ## the reference day on 278 owned nodes: how much training fits overnight, and when
+	$(BIN)/planner solve instances/overnight-training.yaml --out $(RESULTS)/overnight-training --overwrite
+	@echo "files written under $(RESULTS)/overnight-training/ (training.csv: each job's start, end and nodes)"
 
 validate: $(STAMP) ## validate every shipped instance
 	@for f in instances/*.yaml; do $(BIN)/planner validate $$f || exit $$?; done

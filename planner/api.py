@@ -79,7 +79,7 @@ def solve_data(data: PlanningData, options: SolverOptions, out: str | Path | Non
     published_nodes = comparison.nodes if comparison else None
     paths: tuple[Path, ...] = ()
     if out is not None and plan is not None:
-        paths = tuple(write_plan(Path(out), data, record, plan, result.tables["units"], published_nodes))
+        paths = tuple(write_plan(Path(out), data, record, plan, result.tables, published_nodes))
     return PlanOutcome(data=data, result=result, plan=plan, summary=record,
                        published_nodes=published_nodes, paths=paths)
 

@@ -8,7 +8,7 @@ are measured by the same code.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
@@ -66,12 +66,14 @@ def revenue_usd(data: PlanningData, served_share: dict[tuple[str, str], np.ndarr
             + outputs * p["output"] * share_out)
 
 
-def evaluate(data: PlanningData, allocation: pd.DataFrame, owned: pd.Series, rented: pd.DataFrame) -> Evaluation:
+def evaluate(data: PlanningData, allocation: pd.DataFrame, owned: pd.Series, rented: pd.DataFrame,
+             training: Mapping[str, pd.DataFrame] | None = None) -> Evaluation:
     """Score a schedule.
 
     allocation: rows (served_model, node_type, role, period, nodes); owned: nodes per node type
     for the horizon; rented: rows (node_type, period, rented_nodes). Cost per period is
-    owned x a_g x Delta + rented x b_g x Delta; revenue counts served tokens only.
+    owned x a_g x Delta + rented x b_g x Delta; revenue counts served tokens only. `training`
+    (optional): the tables of solve.training_tables.
     """
     T, hours = data.periods, data.period_hours
     capacity = capacity_mtok(data, allocation)
@@ -95,13 +97,17 @@ def evaluate(data: PlanningData, allocation: pd.DataFrame, owned: pd.Series, ren
         return sum(values[(m, role)] for m in data.served_models) * TOKENS_PER_MTOK
 
     serving = role_nodes["prefill"] + role_nodes["decode"]
+    training_nodes = np.zeros(T)
+    if training:
+        np.add.at(training_nodes, training["training"]["period"].to_numpy(),
+                  training["training"]["training_nodes"].to_numpy(dtype=float))
     schedule = pd.DataFrame({
         "period": np.arange(T),
         "start": data.period_starts.strftime("%Y-%m-%dT%H:%M%z"),
         "prefill_nodes": role_nodes["prefill"],
         "decode_nodes": role_nodes["decode"],
-        "training_nodes": np.zeros(T),
-        "idle_nodes": owned_nodes + rented_nodes - serving,
+        "training_nodes": training_nodes,
+        "idle_nodes": owned_nodes + rented_nodes - serving - training_nodes,
         "serving_nodes": serving,
         "owned_nodes": owned_nodes,
         "rented_nodes": rented_nodes,
@@ -114,7 +120,37 @@ def evaluate(data: PlanningData, allocation: pd.DataFrame, owned: pd.Series, ren
         "cost_usd": owned_cost + rental_cost,
         "revenue_usd": revenue.sum(axis=0),
     })
-    return Evaluation(schedule=schedule, totals=_totals(data, schedule, owned, rented, revenue))
+    totals = _totals(data, schedule, owned, rented, revenue)
+    totals["training"] = training_totals(data, schedule, training) if training else None
+    return Evaluation(schedule=schedule, totals=totals)
+
+
+def training_totals(data: PlanningData, schedule: pd.DataFrame, training: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
+    """Training node-hours, their share of fleet hours, and their value: jobs done at their value,
+    harvested node-hours at theirs less the share phi of each window's first period lost to moving."""
+    hours = data.period_hours
+    node_hours = float(schedule["training_nodes"].sum() * hours)
+    fleet_hours = float((schedule["owned_nodes"] + schedule["rented_nodes"]).sum() * hours)
+    jobs, harvest = training["jobs"], training["harvest"]
+    price = {g: h.usd_per_node_hour for g, h in data.training.harvest.items()}
+    harvest_value = float(sum(
+        price[row.node_type] * hours * (row.harvest_nodes - data.training.switch_share * row.opened_nodes)
+        for row in harvest.itertuples(index=False)))
+    done = jobs.drop_duplicates("job")
+    moves = training["moves"]
+    return {
+        "node_hours": node_hours,
+        "share_of_fleet_hours": node_hours / fleet_hours if fleet_hours > 0 else 0.0,
+        "value_usd": float(done["value_usd"].sum()) + harvest_value,
+        "jobs_value_usd": float(done["value_usd"].sum()),
+        "harvest_value_usd": harvest_value,
+        "harvest_node_hours": float(harvest["harvest_nodes"].sum() * hours),
+        "jobs_done": int(done["done"].sum()),
+        "jobs_total": int(len(done)),
+        "nodes_moved": int(moves["switched_in"].sum() + moves["switched_out"].sum()),
+        "switching_cost_usd": float(data.training.usd_per_node_switch
+                                    * (moves["switched_in"].sum() + moves["switched_out"].sum())),
+    }
 
 
 def _totals(data: PlanningData, s: pd.DataFrame, owned: pd.Series, rented: pd.DataFrame,
@@ -173,7 +209,8 @@ def _share(part: float, whole: float) -> float:
 def evaluate_plan(data: PlanningData, tables: dict[str, pd.DataFrame]) -> Evaluation:
     """Score a solved plan (tables from solve.plan_tables)."""
     owned = tables["owned"].set_index("node_type")["owned_nodes"]
-    return evaluate(data, tables["units"], owned, tables["rented"])
+    training = {k: tables[k] for k in ("training", "moves", "jobs", "harvest")} if "training" in tables else None
+    return evaluate(data, tables["units"], owned, tables["rented"], training)
 
 
 def published_allocation(data: PlanningData, role_nodes: dict[str, np.ndarray]) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:

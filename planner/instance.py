@@ -24,6 +24,7 @@ from .errors import NO_VALUE, InputError
 from .files import parse_yaml, read_yaml_mapping
 from .profiles import Profile, load_profile
 from .slo import min_units_for_ttft
+from .training import Training, TrainingData, compile_training
 from .validation import Strict, validate
 
 ROLES = ("prefill", "decode")
@@ -174,6 +175,7 @@ class Instance(Strict):
     solver: SolverSettings = SolverSettings()
     profiles_dir: str = "../models"
     reference: str | None = None
+    training: Training | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -220,6 +222,7 @@ class PlanningData:
     solver: SolverSettings
     reference_path: Path | None
     models_dir: Path = field(repr=False, default=Path("models"))
+    training: TrainingData = field(default_factory=TrainingData)
 
     @property
     def node_type_names(self) -> tuple[str, ...]:
@@ -399,6 +402,7 @@ def compile_planning_data(spec: Instance, path: Path) -> PlanningData:
         solver=spec.solver,
         reference_path=reference,
         models_dir=models_dir,
+        training=compile_training(spec.training, tuple(spec.node_types), starts, spec.horizon.period_hours, file),
     )
 
 

@@ -251,5 +251,8 @@ def published_figures(reference: Reference) -> dict[str, float]:
         "cost_usd": float(f["economics"]["daily_cost_usd"]),
         "revenue_usd": float(f["economics"]["theoretical_daily_revenue_usd"]),
         "cost_profit_margin": float(f["economics"]["cost_profit_margin"]),
+        # Every node not serving went to research and training (disclosure): 1 - 226.75 / 278.
+        "training_node_hours": (float(f["fleet"]["peak_nodes"]) - float(f["fleet"]["average_nodes"])) * 24,
+        "training_share_of_fleet_hours": 1 - float(f["fleet"]["average_nodes"]) / float(f["fleet"]["peak_nodes"]),
         "source": str(reference.path.name),
     }

@@ -36,7 +36,8 @@ def summary(data: PlanningData, result: SolveResult, plan: Evaluation | None,
         "formulation": result.formulation,
         "periods": data.periods,
         "period_hours": data.period_hours,
-        **{k: totals.get(k) for k in ("nodes", "fleet", "cost_usd", "revenue_usd", "margin", "unserved_tokens")},
+        **{k: totals.get(k) for k in ("nodes", "fleet", "cost_usd", "revenue_usd", "margin", "unserved_tokens",
+                                      "training")},
         "slo": slo_summary(data),
         "reference": reference,
         "solver": {
@@ -107,7 +108,7 @@ def comparison_rows(record: dict[str, Any]) -> list[tuple[str, str, str]]:
     gross_published = None
     if published:
         gross_published = (published["revenue_usd"] - published["cost_usd"]) / published["revenue_usd"]
-    return [
+    rows = [
         ("mean nodes in service", _nodes(nodes.get("mean")), _nodes(published.get("nodes_mean"))),
         ("peak nodes", _nodes(nodes.get("peak")), _nodes(published.get("nodes_peak"))),
         ("cost per day", _usd(cost.get("total")), _usd(published.get("cost_usd"))),
@@ -115,6 +116,15 @@ def comparison_rows(record: dict[str, Any]) -> list[tuple[str, str, str]]:
         ("cost-profit margin", _pct(margin.get("cost_profit")), _pct(published.get("cost_profit_margin"))),
         ("gross margin", _pct(margin.get("gross")), _pct(gross_published)),
     ]
+    training = record.get("training")
+    if training:
+        rows += [
+            ("training node-hours", _nodes(training["node_hours"]), _nodes(published.get("training_node_hours"))),
+            ("share of fleet hours training", _pct(training["share_of_fleet_hours"]),
+             _pct(published.get("training_share_of_fleet_hours"))),
+            ("value of training", _usd(training["value_usd"]), "-"),
+        ]
+    return rows
 
 
 def text_table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
@@ -215,8 +225,56 @@ def _schedule_markdown(schedule: pd.DataFrame) -> str:
 # ---------------------------------------------------------------------------------------------
 # Chart
 # ---------------------------------------------------------------------------------------------
-def plan_chart(path: Path, data: PlanningData, plan: Evaluation, published: np.ndarray | None) -> None:
-    """Nodes by role per period (stacked steps); the published steps as a line when given."""
+def training_rows(data: PlanningData, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """training.csv: one row per job segment (or job left out) and per harvest window."""
+    starts = data.period_starts
+    end_of = lambda t: (starts[t] + pd.Timedelta(hours=data.period_hours)).strftime("%Y-%m-%dT%H:%M%z")  # noqa: E731
+    rows = []
+    for job in tables["jobs"].itertuples(index=False):
+        placed = job.first_period is not None and job.first_period == job.first_period
+        first, last = (int(job.first_period), int(job.last_period)) if placed else (None, None)
+        rows.append({
+            "name": job.job, "kind": "job", "node_type": job.node_type, "nodes": job.gang_nodes,
+            "start": starts[first].strftime("%Y-%m-%dT%H:%M%z") if placed else "",
+            "end": end_of(last) if placed else "", "first_period": first, "last_period": last,
+            "node_hours": job.gang_nodes * (last - first + 1) * data.period_hours if placed else 0.0,
+            "value_usd": job.value_usd, "status": "scheduled" if job.done else "left out",
+            "required": job.required,
+        })
+    for g, group in tables["harvest"].groupby("node_type"):
+        active = group.sort_values("period")
+        periods = active.loc[active["harvest_nodes"] > 0, "period"].tolist()
+        price = data.training.harvest[g].usd_per_node_hour
+        for window in _runs(periods):
+            nodes = active.set_index("period").loc[list(window)]
+            lost = data.training.switch_share * nodes["opened_nodes"].sum()
+            node_hours = float(nodes["harvest_nodes"].sum()) * data.period_hours
+            rows.append({
+                "name": f"harvest-{g}", "kind": "harvest", "node_type": g, "nodes": int(nodes["harvest_nodes"].max()),
+                "start": starts[window[0]].strftime("%Y-%m-%dT%H:%M%z"), "end": end_of(window[-1]),
+                "first_period": window[0], "last_period": window[-1], "node_hours": node_hours,
+                "value_usd": price * (node_hours - lost * data.period_hours), "status": "scheduled", "required": False,
+            })
+    columns = ["name", "kind", "node_type", "nodes", "start", "end", "first_period", "last_period", "node_hours",
+               "value_usd", "status", "required"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _runs(periods: list[int]) -> list[list[int]]:
+    """Consecutive runs: [1, 2, 3, 7, 8] -> [[1, 2, 3], [7, 8]]."""
+    out: list[list[int]] = []
+    for t in periods:
+        if out and t == out[-1][-1] + 1:
+            out[-1].append(t)
+        else:
+            out.append([t])
+    return out
+
+
+def plan_chart(path: Path, data: PlanningData, plan: Evaluation, published: np.ndarray | None,
+               training: pd.DataFrame | None = None) -> None:
+    """Nodes by role per period (stacked steps); the published steps as a line when given; with
+    training, a Gantt chart of jobs and harvest windows below, on the same time axis."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -224,7 +282,13 @@ def plan_chart(path: Path, data: PlanningData, plan: Evaluation, published: np.n
 
     s = plan.schedule
     x = np.arange(data.periods + 1) * data.period_hours
-    fig, ax = plt.subplots(figsize=(10, 4.5), dpi=110)
+    gantt = training is not None and len(training) > 0
+    if gantt:
+        fig, (ax, lower) = plt.subplots(2, 1, figsize=(10, 6.8), dpi=110, sharex=True,
+                                        gridspec_kw={"height_ratios": [3, 1.4]})
+        _gantt(lower, training, data)
+    else:
+        fig, ax = plt.subplots(figsize=(10, 4.5), dpi=110)
     bottom = np.zeros(data.periods)
     for column, colour, label in (("prefill_nodes", "#4C72B0", "prefill"), ("decode_nodes", "#DD8452", "decode"),
                                   ("training_nodes", "#55A868", "training"), ("idle_nodes", "#C7C7C7", "idle")):
@@ -237,27 +301,49 @@ def plan_chart(path: Path, data: PlanningData, plan: Evaluation, published: np.n
         ax.stairs(published, x, color="black", linewidth=1.6, label=f"published (mean {published.mean():.2f})")
     step = max(1, data.periods // 12)
     ticks = np.arange(0, data.periods, step)
-    ax.set_xticks(ticks * data.period_hours)
-    ax.set_xticklabels(data.period_starts[ticks].strftime("%H:%M"), rotation=0)
-    ax.set_xlim(0, x[-1])
+    bottom_axis = lower if gantt else ax
+    bottom_axis.set_xticks(ticks * data.period_hours)
+    bottom_axis.set_xticklabels(data.period_starts[ticks].strftime("%H:%M"), rotation=0)
+    bottom_axis.set_xlim(0, x[-1])
+    bottom_axis.set_xlabel(f"local time from {data.period_starts[0].strftime('%Y-%m-%d %H:%M %z')}")
     ax.set_ylabel("nodes")
-    ax.set_xlabel(f"local time from {data.period_starts[0].strftime('%Y-%m-%d %H:%M %z')}")
     ax.set_title(f"{data.name}: nodes by role (mean in service {s['serving_nodes'].mean():.2f})")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncols=5, fontsize=8, frameon=False)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.04 if gantt else -0.14), ncols=5, fontsize=8, frameon=False)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     write_atomic(path, lambda tmp: fig.savefig(tmp, format="png"))
     plt.close(fig)
 
 
+def _gantt(ax, training: pd.DataFrame, data: PlanningData) -> None:
+    """One bar per job segment and harvest window, labelled with its nodes."""
+    names = list(dict.fromkeys(training["name"]))
+    for row in training[training["status"] == "scheduled"].itertuples(index=False):
+        y = names.index(row.name)
+        start = row.first_period * data.period_hours
+        width = (row.last_period - row.first_period + 1) * data.period_hours
+        colour = "#55A868" if row.kind == "job" else "#8172B2"
+        ax.barh(y, width, left=start, color=colour, alpha=0.9, height=0.6)
+        ax.text(start + width / 2, y, f"{row.nodes} nodes", ha="center", va="center", fontsize=7, color="white")
+    ax.set_yticks(range(len(names)))
+    ax.set_yticklabels([n + ("" if (training.loc[training["name"] == n, "status"] == "scheduled").any() else " (left out)")
+                        for n in names], fontsize=8)
+    ax.invert_yaxis()
+    ax.grid(axis="x", alpha=0.3)
+
+
 def write_plan(out: Path, data: PlanningData, record: dict[str, Any], plan: Evaluation,
-               allocation: pd.DataFrame, published_nodes: np.ndarray | None) -> list[Path]:
+               tables: dict[str, pd.DataFrame], published_nodes: np.ndarray | None) -> list[Path]:
     """Write every output file of a solved plan, each atomically. Returns the paths written."""
     out = Path(out)
     paths = [out / name for name in SUMMARY_FILES]
+    training = training_rows(data, tables) if "jobs" in tables else None
     write_frame(paths[1], plan.schedule)
-    write_frame(paths[2], allocation)
-    plan_chart(paths[3], data, plan, published_nodes)
+    write_frame(paths[2], tables["units"])
+    if training is not None:
+        write_frame(out / "training.csv", training)
+        paths.append(out / "training.csv")
+    plan_chart(paths[3], data, plan, published_nodes, training)
     write_text_atomic(paths[4], report_markdown(data, record, plan))
     write_text_atomic(paths[0], to_json(record))  # last: its presence marks a complete result
     return paths

@@ -144,7 +144,70 @@ def plan_tables(model: pyo.ConcreteModel, data: PlanningData) -> dict[str, pd.Da
         share * data.role_demand_mtok(m, r)[t]
         for m, r, t, share in unserved[["served_model", "role", "period", "unserved_share"]].itertuples(index=False)
     ]
-    return {"units": units, "owned": owned, "rented": rented, "unserved": unserved}
+    tables = {"units": units, "owned": owned, "rented": rented, "unserved": unserved}
+    if hasattr(model, "training_nodes"):
+        tables.update(training_tables(model, data))
+    return tables
+
+
+def expression_frame(expression, names: list[str], column: str) -> pd.DataFrame:
+    """Like var_frame, for an indexed Expression."""
+    keys = list(expression.keys())
+    values = np.fromiter((pyo.value(expression[k]) for k in keys), float, len(keys))
+    index = pd.MultiIndex.from_tuples([k if isinstance(k, tuple) else (k,) for k in keys], names=names)
+    return pd.DataFrame({column: values}, index=index).reset_index()
+
+
+def training_tables(model: pyo.ConcreteModel, data: PlanningData) -> dict[str, pd.DataFrame]:
+    """Training nodes and moves per (node type, period), and one row per job and harvest window."""
+    training = expression_frame(model.training_nodes, ["node_type", "period"], "training_nodes")
+    training["training_nodes"] = training["training_nodes"].round().astype(np.int64)
+    moves = var_frame(model.switch_in, ["node_type", "period"], "switched_in")
+    moves["switched_out"] = var_frame(model.switch_out, ["node_type", "period"], "switched_out")["switched_out"]
+    moves[["switched_in", "switched_out"]] = moves[["switched_in", "switched_out"]].round().astype(np.int64)
+    return {"training": training, "moves": moves, "jobs": job_table(model, data), "harvest": harvest_table(model, data)}
+
+
+def job_table(model: pyo.ConcreteModel, data: PlanningData) -> pd.DataFrame:
+    """One row per job segment (a contiguous job has one): job, node type, first and last period."""
+    rows = []
+    for job in data.training.jobs:
+        done = round(pyo.value(model.job_done[job.name])) == 1
+        if job.splittable:
+            running = [t for t in job.window() if round(pyo.value(model.job_running[job.name, t])) == 1]
+        else:
+            starts = [t for t in job.starts() if round(pyo.value(model.job_start[job.name, t])) == 1]
+            running = list(range(starts[0], starts[0] + job.periods)) if starts else []
+        for segment in _segments(running) if done else [()]:
+            rows.append({"job": job.name, "node_type": job.node_type, "gang_nodes": job.gang_nodes,
+                         "done": done, "first_period": segment[0] if segment else None,
+                         "last_period": segment[-1] if segment else None, "value_usd": job.value_usd if done else 0.0,
+                         "required": job.required})
+    return pd.DataFrame(rows, columns=["job", "node_type", "gang_nodes", "done", "first_period", "last_period",
+                                       "value_usd", "required"])
+
+
+def harvest_table(model: pyo.ConcreteModel, data: PlanningData) -> pd.DataFrame:
+    """Harvested nodes per (node type, period) and the nodes moved in to open or widen a window."""
+    if not hasattr(model, "harvest_granules"):
+        return pd.DataFrame(columns=["node_type", "period", "harvest_nodes", "opened_nodes"])
+    k = data.training.granule_nodes
+    table = var_frame(model.harvest_granules, ["node_type", "period"], "harvest_nodes")
+    table["opened_nodes"] = var_frame(model.harvest_opened, ["node_type", "period"], "o")["o"]
+    table["harvest_nodes"] = (table["harvest_nodes"].round() * k).astype(np.int64)
+    table["opened_nodes"] = (table["opened_nodes"].round() * k).astype(np.int64)
+    return table
+
+
+def _segments(periods: list[int]) -> list[tuple[int, ...]]:
+    """[3, 4, 5, 8, 9] -> [(3, 4, 5), (8, 9)]."""
+    out: list[list[int]] = []
+    for t in periods:
+        if out and t == out[-1][-1] + 1:
+            out[-1].append(t)
+        else:
+            out.append([t])
+    return [tuple(s) for s in out]
 
 
 def require_plan(result: SolveResult) -> SolveResult:

@@ -413,3 +413,40 @@ def test_bad_reference_and_created_sections(tmp_path, command, build, pieces):
     line = _error_line(CliRunner().invoke(main, [command, *build(tmp_path)]))
     for piece in pieces:
         assert piece in line, f"{piece!r} not in {line!r}"
+
+
+def _job(**fields: Any) -> dict[str, Any]:
+    return {"jobs": [{"name": "j", "gang_nodes": 4, "length_hours": 1, **fields}], "granule_nodes": 2}
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("build, pieces", [
+    pytest.param(tiny_with("training", _job(gang_nodes=3)),
+                 ["instance.yaml", "training.jobs.0.gang_nodes", "= 3", "multiple of training.granule_nodes (2)"],
+                 id="training-gang-not-a-multiple-of-the-granule"),
+    pytest.param(tiny_with("training", _job(node_type="tpu")),
+                 ["instance.yaml", "training.jobs.0.node_type", "'tpu'", "unknown node type"], id="training-unknown-node-type"),
+    pytest.param(tiny_with("training", _job(deadline="2030-01-01T00:00:00+00:00")),
+                 ["instance.yaml", "training.jobs.0.deadline", "2030-01-01", "outside the horizon"],
+                 id="training-deadline-outside-the-horizon"),
+    pytest.param(tiny_with("training", _job(length_hours=5)),
+                 ["instance.yaml", "training.jobs.0", "'j'", "needs 5 periods", "window holds 2"],
+                 id="training-job-longer-than-its-window"),
+    pytest.param(tiny_with("training", _job(earliest_start="midnight")),
+                 ["instance.yaml", "training.jobs.0.earliest_start", "'midnight'", "ISO 8601"],
+                 id="training-bad-date-time"),
+    pytest.param(tiny_with("training", {"jobs": [{"name": "j", "gang_nodes": 1, "length_hours": 1}] * 2}),
+                 ["instance.yaml", "training", "unique"], id="training-duplicate-job-names"),
+    pytest.param(tiny_with("training", {"harvest": {"tpu": {"usd_per_node_hour": 1}}}),
+                 ["instance.yaml", "training.harvest.tpu", "unknown node type"], id="training-harvest-unknown-node-type"),
+    pytest.param(tiny_with("training", {"harvest": {"gpu": {"usd_per_node_hour": 1, "min_window_hours": 9}}}),
+                 ["instance.yaml", "training.harvest.gpu.min_window_hours", "= 9", "longer than the horizon"],
+                 id="training-harvest-window-longer-than-the-horizon"),
+    pytest.param(tiny_with("training", {"switching": {"minutes": -5}}),
+                 ["instance.yaml", "training.switching.minutes", "-5", "greater than or equal to 0"],
+                 id="training-negative-switch-time"),
+])
+def test_bad_training_section(tmp_path, command, build, pieces):
+    line = _error_line(CliRunner().invoke(main, [command, *build(tmp_path)]))
+    for piece in pieces:
+        assert piece in line, f"{piece!r} not in {line!r}"

@@ -12,10 +12,10 @@ def add_node_balance(model: pyo.ConcreteModel, data: PlanningData) -> None:
 
     **Constraint** node_balance, **enforced over** (g, t):
 
-        serving_nodes_{g,t} - F_g - R_{g,t} <= 0
+        serving_nodes_{g,t} + away_{g,t} - F_g - R_{g,t} <= 0
 
-    The slack F_g + R_{g,t} - serving_nodes_{g,t} is the idle node count (nodes that could
-    train); the training family adds its nodes to the left-hand side.
+    away_{g,t} are the nodes training or switching back (nodes_away_from_serving of the
+    switching family; 0 without training). The slack is the idle node count.
     """
     def serving_nodes_rule(mdl, g, t):
         return sum(
@@ -27,6 +27,7 @@ def add_node_balance(model: pyo.ConcreteModel, data: PlanningData) -> None:
     model.serving_nodes = pyo.Expression(model.NODE_TYPES, model.PERIODS, rule=serving_nodes_rule)
 
     def node_balance_rule(mdl, g, t):
-        return mdl.serving_nodes[g, t] - mdl.owned_nodes[g] - mdl.rented_nodes[g, t] <= 0
+        away = mdl.nodes_away_from_serving[g, t] if hasattr(mdl, "nodes_away_from_serving") else 0
+        return mdl.serving_nodes[g, t] + away - mdl.owned_nodes[g] - mdl.rented_nodes[g, t] <= 0
 
     model.node_balance = pyo.Constraint(model.NODE_TYPES, model.PERIODS, rule=node_balance_rule)

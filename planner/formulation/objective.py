@@ -7,6 +7,11 @@ import pyomo.environ as pyo
 from ..instance import PlanningData
 
 
+#: Expressions in USD that families may add: costs are added, values subtracted.
+COST_TERMS = ("owned_cost_usd", "rental_cost_usd", "unserved_penalty_usd", "switching_cost_usd", "checkpoint_cost_usd")
+VALUE_TERMS = ("job_value_usd", "harvest_value_usd")
+
+
 def add_objective(model: pyo.ConcreteModel, data: PlanningData) -> None:
     """**Objective** total_cost_usd (minimize):
 
@@ -15,7 +20,9 @@ def add_objective(model: pyo.ConcreteModel, data: PlanningData) -> None:
     a_g, b_g are the owned and rental prices in USD per node-hour (gpus_per_node x USD per
     GPU-hour), Delta the period length in hours, H = T * Delta the horizon, and p_r the
     penalty in USD per million unserved input (prefill) or output (decode) tokens, D_{m,r,t} the
-    demand in million tokens and s_{m,r,t} its unserved share. An owned
+    demand in million tokens and s_{m,r,t} its unserved share. With training, the switching and
+    checkpoint costs are added and the value of jobs done and of harvested node-hours subtracted
+    (COST_TERMS and VALUE_TERMS). An owned
     node costs every hour of the horizon whether used or not; a rented node only when rented.
     """
     hours = data.periods * data.period_hours
@@ -40,6 +47,6 @@ def add_objective(model: pyo.ConcreteModel, data: PlanningData) -> None:
             if data.role_demand_mtok(m, r)[t] > 0
         )
     )
-    model.total_cost_usd = pyo.Objective(
-        expr=model.owned_cost_usd + model.rental_cost_usd + model.unserved_penalty_usd, sense=pyo.minimize
-    )
+    costs = [getattr(model, name) for name in COST_TERMS if hasattr(model, name)]
+    values = [getattr(model, name) for name in VALUE_TERMS if hasattr(model, name)]
+    model.total_cost_usd = pyo.Objective(expr=sum(costs) - sum(values), sense=pyo.minimize)

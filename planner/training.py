@@ -1,0 +1,189 @@
+"""Training demand: jobs (gang, length, window, value) and open-ended harvests, plus switching.
+
+The `training` section of an instance is validated here and compiled into `TrainingData`, the
+read-only figures the training families of the model read (planner/formulation/training_*.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Annotated, Mapping, Sequence
+
+import pandas as pd
+from pydantic import Field, field_validator, model_validator
+
+from .errors import InputError
+from .validation import Strict
+
+_Name = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_@+-]*$")]
+_NonNegative = Annotated[float, Field(ge=0)]
+_Positive = Annotated[float, Field(gt=0)]
+
+
+class Switching(Strict):
+    """Moving a node between serving and training: time lost in that period, and money."""
+
+    minutes: Annotated[float, Field(ge=0, le=24 * 60)] = 0.0
+    usd_per_node_switch: _NonNegative = 0.0
+
+
+class TrainingJob(Strict):
+    name: _Name
+    node_type: _Name | None = None
+    gang_nodes: Annotated[int, Field(ge=1)]
+    length_hours: _Positive
+    splittable: bool = False
+    checkpoint_minutes: Annotated[float, Field(ge=0, le=24 * 60)] = 0.0
+    checkpoint_usd: _NonNegative = 0.0
+    earliest_start: str | None = None
+    deadline: str | None = None
+    value_usd: _NonNegative = 0.0
+    required: bool = False
+
+    @field_validator("earliest_start", "deadline")
+    @classmethod
+    def _iso_with_offset(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        try:
+            moment = dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError("must be an ISO 8601 date-time such as 2025-02-28T00:00:00+08:00") from None
+        if moment.tzinfo is None:
+            raise ValueError("needs a UTC offset (+08:00)")
+        return value
+
+
+class Harvest(Strict):
+    """Open-ended training on one node type: any node-hours, at a value, in windows of a minimum length."""
+
+    usd_per_node_hour: _NonNegative
+    min_window_hours: _Positive = 1.0
+    max_nodes: Annotated[int, Field(ge=0)] | None = None
+
+
+class Training(Strict):
+    granule_nodes: Annotated[int, Field(ge=1)] = 1
+    switching: Switching = Switching()
+    jobs: list[TrainingJob] = []
+    harvest: dict[_Name, Harvest] = {}
+
+    @model_validator(mode="after")
+    def _unique_job_names(self) -> "Training":
+        names = [j.name for j in self.jobs]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"job names must be unique: {duplicates}")
+        return self
+
+
+@dataclass(frozen=True)
+class JobData:
+    """A job in periods. It occupies `periods` consecutive periods (contiguous jobs) or any
+    periods adding up to its length after each segment's losses (splittable jobs), between
+    period `first` and period `end` (exclusive)."""
+
+    name: str
+    node_type: str
+    gang_nodes: int
+    length_hours: float
+    periods: int
+    first: int
+    end: int
+    splittable: bool
+    segment_loss_hours: float
+    checkpoint_usd: float
+    value_usd: float
+    required: bool
+
+    def starts(self) -> range:
+        """Periods a contiguous job may start in."""
+        return range(self.first, self.end - self.periods + 1)
+
+    def window(self) -> range:
+        return range(self.first, self.end)
+
+
+@dataclass(frozen=True)
+class HarvestData:
+    node_type: str
+    usd_per_node_hour: float
+    min_window_periods: int
+    max_granules: int | None
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    granule_nodes: int = 1
+    switch_share: float = 0.0  # phi: share of a period a moving node loses
+    usd_per_node_switch: float = 0.0
+    jobs: tuple[JobData, ...] = ()
+    harvest: Mapping[str, HarvestData] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def active(self) -> bool:
+        return bool(self.jobs or self.harvest)
+
+
+def _period_at(moment: str, starts: pd.DatetimeIndex, period_hours: float) -> float:
+    """Fractional period index of a date-time on the horizon (0 = horizon start)."""
+    offset = pd.Timestamp(dt.datetime.fromisoformat(moment)) - starts[0]
+    return offset.total_seconds() / 3600.0 / period_hours
+
+
+def compile_training(spec: Training | None, node_types: Sequence[str], starts: pd.DatetimeIndex,
+                     period_hours: float, file: str) -> TrainingData:
+    """Check the training section against the horizon and node types; express it in periods."""
+    if spec is None:
+        return TrainingData()
+    horizon = len(starts)
+    phi = spec.switching.minutes / 60.0 / period_hours
+    jobs = tuple(_job_data(i, job, spec, node_types, starts, period_hours, phi, file)
+                 for i, job in enumerate(spec.jobs))
+    harvest = {}
+    for g, h in spec.harvest.items():
+        if g not in node_types:
+            raise InputError(file, f"training.harvest.{g}", g, f"unknown node type; the instance has {list(node_types)}")
+        if h.max_nodes is not None and h.max_nodes % spec.granule_nodes:
+            raise InputError(file, f"training.harvest.{g}.max_nodes", h.max_nodes,
+                             f"must be a multiple of training.granule_nodes ({spec.granule_nodes})")
+        window = math.ceil(h.min_window_hours / period_hours - 1e-9)
+        if window > horizon:
+            raise InputError(file, f"training.harvest.{g}.min_window_hours", h.min_window_hours,
+                             f"longer than the horizon ({horizon * period_hours:g} h)")
+        harvest[g] = HarvestData(g, h.usd_per_node_hour, window,
+                                 None if h.max_nodes is None else h.max_nodes // spec.granule_nodes)
+    return TrainingData(spec.granule_nodes, phi, spec.switching.usd_per_node_switch, jobs, MappingProxyType(harvest))
+
+
+def _job_data(i: int, job: TrainingJob, spec: Training, node_types: Sequence[str], starts: pd.DatetimeIndex,
+              period_hours: float, phi: float, file: str) -> JobData:
+    where = f"training.jobs.{i}"
+    if job.node_type is None and len(node_types) > 1:
+        raise InputError(file, f"{where}.node_type", None, f"required when the instance has several node types {list(node_types)}")
+    g = job.node_type or node_types[0]
+    if g not in node_types:
+        raise InputError(file, f"{where}.node_type", g, f"unknown node type; the instance has {list(node_types)}")
+    if job.gang_nodes % spec.granule_nodes:
+        raise InputError(file, f"{where}.gang_nodes", job.gang_nodes,
+                         f"must be a multiple of training.granule_nodes ({spec.granule_nodes})")
+    horizon = len(starts)
+    first = 0 if job.earliest_start is None else math.ceil(_period_at(job.earliest_start, starts, period_hours) - 1e-9)
+    end = horizon if job.deadline is None else math.floor(_period_at(job.deadline, starts, period_hours) + 1e-9)
+    if not 0 <= first < horizon:
+        raise InputError(file, f"{where}.earliest_start", job.earliest_start, "outside the horizon")
+    if not 0 < end <= horizon:
+        raise InputError(file, f"{where}.deadline", job.deadline, "outside the horizon")
+    # The first period of a segment loses phi of itself to the move; a resumed segment also
+    # loses the checkpoint reload.
+    loss_hours = phi * period_hours + (job.checkpoint_minutes / 60.0 if job.splittable else 0.0)
+    periods = math.ceil((job.length_hours + phi * period_hours) / period_hours - 1e-9)
+    if periods > end - first:
+        raise InputError(file, where, job.name,
+                         f"needs {periods} periods of {period_hours:g} h (length {job.length_hours:g} h plus "
+                         f"{phi * period_hours * 60:g} min to switch) but its window holds {max(end - first, 0)}")
+    return JobData(job.name, g, job.gang_nodes, job.length_hours, periods, first, end, job.splittable,
+                   loss_hours, job.checkpoint_usd, job.value_usd, job.required)
