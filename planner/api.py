@@ -51,11 +51,11 @@ def compare_with_reference(data: PlanningData) -> PublishedComparison | None:
     return PublishedComparison(nodes=nodes, evaluation=evaluation, figures=figures, record=record)
 
 
-def check_output_folder(out: Path, overwrite: bool) -> None:
-    """Refuse to replace a previous result unless asked to."""
+def check_output_folder(out: Path, overwrite: bool, marker: str = "summary.json") -> None:
+    """Refuse to write into a file, or to replace a previous result (`marker` present) unless asked to."""
     if out.exists() and not out.is_dir():
         raise InputError(out, "--out", str(out), "exists and is not a folder")
-    if (out / "summary.json").exists() and not overwrite:
+    if (out / marker).exists() and not overwrite:
         raise InputError(out, "--out", str(out), "holds a previous result; pass --overwrite to replace it")
 
 

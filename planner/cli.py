@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 import sys
 from pathlib import Path
 
@@ -12,6 +14,7 @@ from . import reference as ref
 from .errors import InputError, PlanningError
 from .files import write_atomic
 from .report import text_table, to_json
+from .solve import no_plan_reason
 from .files import write_text_atomic
 
 EXIT_NO_PLAN = 1
@@ -103,10 +106,7 @@ def solve(instance: Path, out: Path | None, overwrite: bool, time_limit, mip_gap
     from .report import printed_summary
 
     if outcome.plan is None:
-        raise PlanningError(
-            f"HiGHS stopped with '{outcome.result.termination}' before finding a plan "
-            f"(after {outcome.result.solve_s:.1f} s); raise --time-limit"
-        )
+        raise PlanningError(no_plan_reason(outcome.result))
     click.echo(to_json(outcome.summary) if as_json else printed_summary(outcome.summary), nl=not as_json)
     if outcome.result.status != "optimal":
         click.echo(f"note: the solver stopped at its limit; the plan is within {_gap(outcome)} of optimal", err=True)
@@ -188,13 +188,17 @@ def _shares(specs) -> dict[str, float]:
     shares = {}
     for spec in specs:
         name, _, share = spec.partition("=")
+        if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_@+-]*", name):
+            raise InputError("--served-model", "name", name, "must be a served-model name (letters, digits, _@+-)")
         try:
             shares[name] = float(share) if share else 1.0
         except ValueError:
             raise InputError("--served-model", name, share, "the share must be a number") from None
+        if not math.isfinite(shares[name]) or shares[name] <= 0:
+            raise InputError("--served-model", name, share, "the share must be a positive number")
     total = sum(shares.values())
-    if any(v <= 0 for v in shares.values()) or abs(total - 1.0) > 1e-9:
-        raise InputError("--served-model", ",".join(shares), total, "shares must be positive and add up to 1")
+    if abs(total - 1.0) > 1e-9:
+        raise InputError("--served-model", ",".join(shares), total, "shares must add up to 1")
     return shares
 
 
@@ -210,7 +214,8 @@ def _fmt(record, group: str, key: str, pattern: str) -> str:
               help="Promised decode speeds, tokens/s per user, comma-separated.")
 @click.option("--ttft", "ttfts", default="none,2,1,0.5", show_default=True,
               help="TTFT targets in seconds at the instance's percentile, comma-separated; 'none' for no target.")
-@output_flags
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Folder for frontier.csv and frontier.png.")
+@click.option("--overwrite", is_flag=True, help="Replace a previous frontier in --out.")
 @solver_flags
 @set_option
 def frontier(instance: Path, served_model, speeds: str, ttfts: str, out: Path | None, overwrite: bool,
@@ -218,12 +223,15 @@ def frontier(instance: Path, served_model, speeds: str, ttfts: str, out: Path | 
     """Plan cost against promised decode speed and TTFT: what each token/s of speed costs."""
     from . import frontier as fr
 
-    if out is not None and (out / "frontier.csv").exists() and not overwrite:
-        raise InputError(out, "--out", str(out), "holds a previous frontier; pass --overwrite to replace it")
+    if out is not None:
+        api.check_output_folder(out, overwrite, marker="frontier.csv")
     data = api.validate_instance(instance, overrides)
     model = served_model or data.served_models[0]
-    frame = fr.slo_frontier(instance, model, [v for v in fr.parse_numbers(speeds, "--speeds") if v is not None],
-                            fr.parse_numbers(ttfts, "--ttft"), overrides,
+    speed_values = sorted({v for v in fr.parse_numbers(speeds, "--speeds") if v is not None})
+    if not speed_values:
+        raise InputError("--speeds", "", speeds, "give at least one speed")
+    frame = fr.slo_frontier(instance, model, speed_values, list(dict.fromkeys(fr.parse_numbers(ttfts, "--ttft"))),
+                            overrides,
                             time_limit_s=time_limit, mip_gap=mip_gap, threads=threads)
     click.echo(f"{data.name}: SLO frontier of {model}")
     click.echo(text_table(*fr.display_rows(frame)))

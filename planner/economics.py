@@ -210,7 +210,15 @@ def evaluate_plan(data: PlanningData, tables: dict[str, pd.DataFrame]) -> Evalua
     """Score a solved plan (tables from solve.plan_tables)."""
     owned = tables["owned"].set_index("node_type")["owned_nodes"]
     training = {k: tables[k] for k in ("training", "moves", "jobs", "harvest")} if "training" in tables else None
-    return evaluate(data, tables["units"], owned, tables["rented"], training)
+    evaluation = evaluate(data, tables["units"], owned, tables["rented"], training)
+    if "ttft_shortfall" in tables:
+        short = tables["ttft_shortfall"]
+        short = short[short["shortfall_share"] > 1e-6]
+        evaluation.totals["ttft_shortfall"] = {
+            "periods": int(short["period"].nunique()),
+            "by_served_model": {m: [int(t) for t in rows["period"]] for m, rows in short.groupby("served_model")},
+        }
+    return evaluation
 
 
 def published_allocation(data: PlanningData, role_nodes: dict[str, np.ndarray]) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:

@@ -50,7 +50,7 @@ def frontier_point(instance: Path, overrides: Sequence[str], served_model: str, 
     try:
         data = load_instance(instance, [*overrides, *slo_overrides(served_model, speed, ttft)])
     except InputError as exc:
-        if ".slo." not in exc.field:
+        if not exc.field.startswith(f"served_models.{served_model}"):
             raise
         return {**row, "status": "unattainable", "note": exc.problem}
     outcome = solve_data(data, solver_options(data, **solver))

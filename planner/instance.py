@@ -431,9 +431,14 @@ def _decode_rate(m: str, g: str, profile: Profile, spec: Instance, file: str) ->
     rate = profile.decode.throughput_at(speed)
     if rate is None:
         fastest = profile.decode.fastest_speed()
-        problem = (f"faster than profile {profile.name} can serve (its fastest operating point is "
-                   f"{fastest:g} tokens/s per user)" if fastest is not None else
-                   f"profile {profile.name} does not say at which per-user speed it was measured")
+        if fastest is None:
+            problem = f"profile {profile.name} does not say at which per-user speed it was measured"
+        elif profile.decode.operating_points:
+            problem = (f"faster than profile {profile.name} can serve (its fastest operating point is "
+                       f"{fastest:g} tokens/s per user)")
+        else:
+            problem = (f"faster than profile {profile.name} was measured at ({fastest:g} tokens/s per user) "
+                       "and it has no operating_points for faster speeds")
         raise InputError(file, f"served_models.{m}.slo.decode_tokens_per_s_per_user", speed, problem)
     return rate * spec.served_models[m].deployments[g].decode_capacity_factor
 

@@ -58,17 +58,20 @@ class DecodeProfile(Strict):
                 raise ValueError("operating_points must have strictly increasing tokens_per_s_per_user")
             if after.output_tokens_per_s_per_node > before.output_tokens_per_s_per_node:
                 raise ValueError("operating_points must not gain throughput at a faster per-user speed")
+        if self.tokens_per_s_per_user > points[-1].tokens_per_s_per_user:
+            raise ValueError(f"the measured speed {self.tokens_per_s_per_user} tokens/s per user is faster than "
+                             f"the fastest operating point ({points[-1].tokens_per_s_per_user})")
         at_anchor = self.throughput_at(self.tokens_per_s_per_user)
-        if at_anchor is None or abs(at_anchor / self.output_tokens_per_s_per_node - 1) > 0.005:
-            raise ValueError(f"operating_points give {at_anchor} tokens/s per node at "
+        if abs(at_anchor / self.output_tokens_per_s_per_node - 1) > 0.005:
+            raise ValueError(f"operating_points give {at_anchor:g} tokens/s per node at "
                              f"{self.tokens_per_s_per_user} tokens/s per user, not the measured "
-                             f"{self.output_tokens_per_s_per_node}")
+                             f"{self.output_tokens_per_s_per_node:g}")
         return self
 
     def throughput_at(self, speed: float | None) -> float | None:
         """Output tokens/s per node at a per-user speed (None: the measured point); None when the
         speed is faster than the table's fastest point (or than the measured speed, without a table)."""
-        if speed is None:
+        if speed is None or speed == self.tokens_per_s_per_user:
             return self.output_tokens_per_s_per_node
         if not self.operating_points:
             measured = self.tokens_per_s_per_user

@@ -37,7 +37,7 @@ def summary(data: PlanningData, result: SolveResult, plan: Evaluation | None,
         "periods": data.periods,
         "period_hours": data.period_hours,
         **{k: totals.get(k) for k in ("nodes", "fleet", "cost_usd", "revenue_usd", "margin", "unserved_tokens",
-                                      "training")},
+                                      "ttft_shortfall", "training")},
         "slo": slo_summary(data),
         "reference": reference,
         "solver": {
@@ -145,8 +145,12 @@ def headline(record: dict[str, Any]) -> str:
 
 def unserved_line(record: dict[str, Any]) -> str:
     u = record.get("unserved_tokens") or {}
-    return (f"unserved: {u.get('input', 0):,.0f} input tokens ({_pct(u.get('input_share'))}), "
+    line = (f"unserved: {u.get('input', 0):,.0f} input tokens ({_pct(u.get('input_share'))}), "
             f"{u.get('output', 0):,.0f} output tokens ({_pct(u.get('output_share'))})")
+    short = record.get("ttft_shortfall") or {}
+    if short.get("periods"):
+        line += f"; TTFT target missed in {short['periods']} period(s): {short['by_served_model']}"
+    return line
 
 
 def _table_columns(record: dict[str, Any], first: str) -> tuple[list[tuple[str, ...]], tuple[str, ...]]:

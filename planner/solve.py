@@ -147,6 +147,8 @@ def plan_tables(model: pyo.ConcreteModel, data: PlanningData) -> dict[str, pd.Da
     tables = {"units": units, "owned": owned, "rented": rented, "unserved": unserved}
     if hasattr(model, "training_nodes"):
         tables.update(training_tables(model, data))
+    if hasattr(model, "ttft_shortfall_share"):
+        tables["ttft_shortfall"] = var_frame(model.ttft_shortfall_share, ["served_model", "period"], "shortfall_share")
     return tables
 
 
@@ -210,11 +212,11 @@ def _segments(periods: list[int]) -> list[tuple[int, ...]]:
     return [tuple(s) for s in out]
 
 
-def require_plan(result: SolveResult) -> SolveResult:
-    """`result` if it holds a plan, else PlanningError with the solver's reason."""
-    if not result.has_plan:
-        raise PlanningError(
-            f"no plan: HiGHS stopped with '{result.termination}' before finding one "
-            f"(after {result.solve_s:.1f} s); raise --time-limit or simplify the instance"
-        )
-    return result
+def no_plan_reason(result: SolveResult) -> str:
+    """Why a solve gave no plan, in words a planner can act on."""
+    if result.termination in ("provenInfeasible", "infeasibleOrUnbounded"):
+        return ("the hard limits cannot all hold: required training jobs, owned fleet minimums and "
+                "maximums, and rental maximums leave no feasible schedule (HiGHS: "
+                f"{result.termination}, after {result.solve_s:.1f} s)")
+    return (f"HiGHS stopped with '{result.termination}' before finding a plan (after {result.solve_s:.1f} s); "
+            "raise --time-limit")

@@ -139,3 +139,16 @@ def test_a_tighter_slo_never_costs_less(rows, v1, v2, t1, t2):
 def test_more_demand_never_costs_less_under_an_slo(rows, speed, ttft, factor):
     more = [(int(i * factor), h, int(o * factor)) for i, h, o in rows]
     assert slo_cost(more, speed, ttft) >= slo_cost(rows, speed, ttft) - 1e-6
+
+
+def test_a_fleet_too_small_for_the_ttft_target_still_plans_and_says_so(tmp_instance):
+    """The TTFT case above (8 units needed) with at most 7 nodes to rent: 7 units, and the
+    missing eighth of the pool, sigma = 1 - 7/8, is priced like 1/8 of the hour's 21.6 M input
+    tokens going unserved at $1,000 per M: 7 + 2,700 = $2,707; the summary names the period."""
+    raw = tiny_instance([(21_600_000, 0, 0)], rental={"usd_per_gpu_hour": 1.0, "max_nodes": 7})
+    raw["served_models"]["toy"]["slo"] = {"ttft_s": 0.2, "ttft_percentile": 0.95}
+    raw["served_models"]["toy"]["workload"] = {"mean_prompt_tokens": 100, "prompt_tokens_scv": 1.0}
+    outcome = solve_instance(tmp_instance(raw))
+    assert outcome.plan.schedule["prefill_nodes"].tolist() == [7]
+    assert outcome.result.objective_usd == pytest.approx(7 + 2700)
+    assert outcome.summary["ttft_shortfall"] == {"periods": 1, "by_served_model": {"toy": [0]}}

@@ -8,7 +8,8 @@ from ..instance import PlanningData
 
 
 #: Expressions in USD that families may add: costs are added, values subtracted.
-COST_TERMS = ("owned_cost_usd", "rental_cost_usd", "unserved_penalty_usd", "switching_cost_usd", "checkpoint_cost_usd")
+COST_TERMS = ("owned_cost_usd", "rental_cost_usd", "unserved_penalty_usd", "ttft_shortfall_usd",
+              "switching_cost_usd", "checkpoint_cost_usd")
 VALUE_TERMS = ("job_value_usd", "harvest_value_usd")
 
 

@@ -15,26 +15,35 @@ def _needs_ttft_row(data: PlanningData, m: str, t: int) -> bool:
 def add_ttft_minimum_units(model: pyo.ConcreteModel, data: PlanningData) -> None:
     """**Constraint** ttft_minimum_units, **enforced over** (m, t) with a TTFT target and demand:
 
-        sum_{g : n_{m,g,t} > 0} (n*_{m,t} / n_{m,g,t}) x_{m,g,prefill,t} >= n*_{m,t}
+        sum_{g : n_{m,g,t} > 0} x_{m,g,prefill,t} / n_{m,g,t} + sigma_{m,t} >= 1
 
     n_{m,g,t} is the fewest prefill units of node type g alone whose TTFT percentile meets the
-    target (slo.min_units_for_ttft: Erlang-C tail with the Allen-Cunneen correction), and
-    n*_{m,t} = max_g n_{m,g,t}. With one node type the row is x >= n; with several, a mix of
-    types qualifies when its units, each counted as a share 1/n_{m,g,t} of a qualifying pool,
-    add up to one (a linear interpolation between single-type pools). A type that cannot meet
-    the target at all (n = -1) serves no prefill of that model in that period.
+    target (slo.min_units_for_ttft: Erlang-C tail with the Allen-Cunneen correction). With one
+    node type the row is x >= n (1 - sigma); with several, a mix of types qualifies when its
+    units, each counted as a share 1/n_{m,g,t} of a qualifying pool, add up to one (a linear
+    interpolation between single-type pools). 0 <= sigma_{m,t} <= 1 is the share of the pool
+    missing, so that a fleet too small for the target still gives a plan: it is priced like
+    that share of the period's input tokens going unserved (p_prefill D_{m,prefill,t} sigma) and
+    reported. A type that cannot meet the target at all (n = -1) serves no prefill of that
+    model in that period.
     """
     if not any((units != 0).any() for units in data.min_prefill_units.values()):
         return
+
+    model.ttft_shortfall_share = pyo.Var(model.SERVED_MODELS, model.PERIODS, bounds=(0.0, 1.0))
 
     def rule(mdl, m, t):
         if not _needs_ttft_row(data, m, t):
             return pyo.Constraint.Skip
         need = {g: float(data.min_prefill_units[(m, g)][t]) for (mm, g) in data.deployments if mm == m}
-        largest = max(need.values())
-        return sum((largest / n) * mdl.serving_units[m, g, "prefill", t] for g, n in need.items() if n > 0) >= largest
+        pools = sum(mdl.serving_units[m, g, "prefill", t] / n for g, n in need.items() if n > 0)
+        return pools + mdl.ttft_shortfall_share[m, t] >= 1.0
 
     model.ttft_minimum_units = pyo.Constraint(model.SERVED_MODELS, model.PERIODS, rule=rule)
+    penalty = data.penalties.unserved_input_usd_per_million_tokens
+    model.ttft_shortfall_usd = pyo.Expression(expr=sum(
+        penalty * data.role_demand_mtok(m, "prefill")[t] * model.ttft_shortfall_share[m, t]
+        for m in model.SERVED_MODELS for t in model.PERIODS if _needs_ttft_row(data, m, t)))
     for (m, g), units in data.min_prefill_units.items():
         for t in range(data.periods):
             if units[t] < 0:
