@@ -7,7 +7,7 @@ RESULTS ?= results
 INSTANCE ?= instances/deepseek-2025-02-28.yaml
 
 .DEFAULT_GOAL := help
-.PHONY: help run test reproduce frontier mixed training validate clean
+.PHONY: help run test reproduce frontier mixed training reseller validate clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -41,6 +41,10 @@ mixed: $(STAMP) ## two served models on owned H800 plus rented H100 and H20 node
 training: $(STAMP) ## the reference day on 278 owned nodes: how much training fits overnight, and when
 	$(BIN)/planner solve instances/overnight-training.yaml --out $(RESULTS)/overnight-training --overwrite
 	@echo "files written under $(RESULTS)/overnight-training/ (training.csv: each job's start, end and nodes)"
+
+reseller: $(STAMP) ## a reseller's stable service: fleet, provisioning ratio, margin, out-of-sample check, scale sweep
+	$(BIN)/planner reseller instances/reseller.yaml --out $(RESULTS)/reseller --overwrite
+	@echo "files written under $(RESULTS)/reseller/"
 
 validate: $(STAMP) ## validate every shipped instance
 	@for f in instances/*.yaml; do $(BIN)/planner validate $$f || exit $$?; done

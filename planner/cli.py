@@ -246,6 +246,79 @@ def frontier(instance: Path, served_model, speeds: str, ttfts: str, out: Path | 
         click.echo(f"wrote frontier.csv and frontier.png to {out}")
 
 
+@main.command()
+@instance_argument
+@click.option("--volumes", default="1e9,3e9,1e10,3e10,1e11,3e11,1e12", show_default=True,
+              help="Daily output-token volumes of the scale sweep, comma-separated ('none' to skip it).")
+@click.option("--oos-scenarios", type=click.IntRange(1, 5000), default=50, show_default=True,
+              help="Fresh scenarios of the out-of-sample check.")
+@click.option("--oos-seed", type=int, default=None, help="Their seed (default: the instance's seed + 1000).")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Folder for reseller.json, scale.csv, scale.png and the stochastic plan's files.")
+@click.option("--overwrite", is_flag=True, help="Replace a previous study in --out.")
+@solver_flags
+@set_option
+def reseller(instance: Path, volumes: str, oos_scenarios: int, oos_seed, out: Path | None, overwrite: bool,
+             time_limit, mip_gap, threads, overrides) -> None:
+    """Stable service for a reseller: fleet, provisioning ratio, margin, out-of-sample check, scale."""
+    from . import reseller as rs
+    from .frontier import parse_numbers
+    from .report import write_frame, write_plan
+
+    if out is not None:
+        api.check_output_folder(out, overwrite, marker="reseller.json")
+    volume_values = [] if volumes.strip().lower() == "none" else [v for v in parse_numbers(volumes, "--volumes") if v]
+    solver = {"time_limit_s": time_limit, "mip_gap": mip_gap, "threads": threads}
+    result = rs.study(instance, overrides, oos_seed=oos_seed, oos_scenarios=oos_scenarios, **solver)
+    if result.plan.plan is None:
+        raise PlanningError(no_plan_reason(result.plan.result))
+    record = result.record
+    sweep = rs.scale_sweep(instance, volume_values, overrides, **solver) if volume_values else None
+    if sweep is not None:
+        record["scale"] = {"break_even_output_tokens_per_day": rs.break_even_volume(sweep),
+                           "points": sweep.to_dict(orient="records")}
+    click.echo(reseller_text(result.plan.data.name, record))
+    if out is not None:
+        write_plan(out, result.plan.data, result.plan.summary, result.plan.plan, result.plan.result.tables,
+                   result.plan.published_nodes)
+        if sweep is not None:
+            write_frame(out / "scale.csv", sweep)
+            rs.scale_chart(out / "scale.png", sweep, record["scale"]["break_even_output_tokens_per_day"],
+                           f"{result.plan.data.name}: fleet and margin against volume")
+        write_text_atomic(out / "reseller.json", to_json(record))
+        click.echo(f"wrote reseller.json, scale.csv, scale.png and the plan's files to {out}")
+
+
+def reseller_text(name: str, r: dict) -> str:
+    p, oos, mean = r["provisioning"], r["out_of_sample"], r["mean_demand_plan"]
+    rows = [
+        ("leased fleet (nodes)", f"{p['leased_fleet']:g}"),
+        ("nodes needed at full use (mean)", f"{p['full_use_nodes']:.1f}"),
+        ("provisioning ratio (published day: 1.23)", f"{p['provisioning_ratio']:.2f}"),
+        ("  with mean burst nodes", f"{p['provisioning_ratio_with_burst']:.2f}"),
+        ("cost per day (expected)", f"${r['cost_usd_per_day']:,.0f}"),
+        ("cost per million output tokens", f"${r['usd_per_million_output_tokens']:.3f}"),
+        ("cost-profit margin at list prices", f"{100 * r['margin']['cost_profit']:.1f} %"),
+        ("fleet planned for the mean demand", f"{mean['leased_fleet']:g}"),
+        ("value of the stochastic solution (misses priced)", f"${r['value_of_the_stochastic_solution_usd']:,.0f}/day"),
+        (f"out of sample ({oos['scenarios']} scenarios, seed {oos['seed']}): served output",
+         f"{100 * oos.get('served_output_share', float('nan')):.3f} %"),
+        ("  availability measured (simulated failures)", f"{100 * oos.get('availability_measured', float('nan')):.2f} %"),
+    ]
+    if not mean["holds_the_slo_share"]:
+        rows.append(("  the mean-demand fleet cannot hold the SLO share", "on these scenarios"))
+    text = f"{name}: {r['scenarios']} scenarios, {r['status']}\n" + text_table(rows, ("", ""))
+    scale = r.get("scale")
+    if scale:
+        points = [(f"{pt['output_tokens_per_day'] / 1e9:g} B", f"{pt.get('leased_fleet', float('nan')):g}",
+                   f"{pt.get('provisioning_ratio', float('nan')):.2f}", f"${pt.get('usd_per_million_output_tokens', float('nan')):.3f}",
+                   f"{100 * pt.get('cost_profit_margin', float('nan')):.1f} %") for pt in scale["points"]]
+        text += "\n\nScale\n" + text_table(points, ("output/day", "fleet", "ratio", "$/M out", "margin"))
+        be = scale["break_even_output_tokens_per_day"]
+        text += "\nbreak-even: " + (f"{be / 1e9:.3g} B output tokens a day" if be else "no sign change in the sweep")
+    return text
+
+
 @main.command("reference-demand")
 @click.argument("reference_yaml", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--served-model", "served_models", multiple=True, metavar="NAME[=SHARE]",

@@ -102,7 +102,8 @@ def evaluate(data: PlanningData, allocation: pd.DataFrame, owned: pd.Series, ren
         np.add.at(training_nodes, training["training"]["period"].to_numpy(),
                   training["training"]["training_nodes"].to_numpy(dtype=float))
     schedule = pd.DataFrame({
-        "period": np.arange(T),
+        **({"scenario": np.arange(T) // data.horizon_periods} if data.scenarios > 1 else {}),
+        "period": np.arange(T) % data.horizon_periods,
         "start": data.period_starts.strftime("%Y-%m-%dT%H:%M%z"),
         "prefill_nodes": role_nodes["prefill"],
         "decode_nodes": role_nodes["decode"],
@@ -155,11 +156,14 @@ def training_totals(data: PlanningData, schedule: pd.DataFrame, training: Mappin
 
 def _totals(data: PlanningData, s: pd.DataFrame, owned: pd.Series, rented: pd.DataFrame,
             revenue: np.ndarray) -> dict[str, Any]:
-    cost = float(s["cost_usd"].sum())
-    income = float(s["revenue_usd"].sum())
-    served_output_mtok = float((s["output_tokens"] - s["unserved_output_tokens"]).sum()) / TOKENS_PER_MTOK
+    """Totals over the horizon; with S scenarios, sums are divided by S (expectations) and the
+    peaks are over every scenario."""
+    per = 1.0 / data.scenarios
+    cost = float(s["cost_usd"].sum()) * per
+    income = float(s["revenue_usd"].sum()) * per
+    served_output_mtok = float((s["output_tokens"] - s["unserved_output_tokens"]).sum()) * per / TOKENS_PER_MTOK
     owned_cost = float(sum(owned.get(g.name, 0) * g.owned_usd_per_node_hour for g in data.node_types)
-                       * data.period_hours * data.periods)
+                       * data.horizon_hours)
     peak_rented = rented.groupby("node_type")["rented_nodes"].max() if len(rented) else pd.Series(dtype=float)
     return {
         "nodes": {
@@ -170,7 +174,7 @@ def _totals(data: PlanningData, s: pd.DataFrame, owned: pd.Series, rented: pd.Da
             "mean_training": float(s["training_nodes"].mean()),
             "mean_idle": float(s["idle_nodes"].mean()),
             "mean_fleet": float((s["owned_nodes"] + s["rented_nodes"]).mean()),
-            "node_hours": float(s["serving_nodes"].sum() * data.period_hours),
+            "node_hours": float(s["serving_nodes"].sum() * data.period_hours) * per,
         },
         "fleet": {
             "owned": {g.name: _number(owned.get(g.name, 0)) for g in data.node_types},
@@ -185,12 +189,12 @@ def _totals(data: PlanningData, s: pd.DataFrame, owned: pd.Series, rented: pd.Da
         },
         "revenue_usd": {
             "total": income,
-            "by_served_model": {m: float(revenue[k].sum()) for k, m in enumerate(data.served_models)},
+            "by_served_model": {m: float(revenue[k].sum()) * per for k, m in enumerate(data.served_models)},
         },
         "margin": {"cost_profit": cost_profit_margin(income, cost), "gross": gross_margin(income, cost)},
         "unserved_tokens": {
-            "input": float(s["unserved_input_tokens"].sum()),
-            "output": float(s["unserved_output_tokens"].sum()),
+            "input": float(s["unserved_input_tokens"].sum()) * per,
+            "output": float(s["unserved_output_tokens"].sum()) * per,
             "input_share": _share(s["unserved_input_tokens"].sum(), s["input_tokens"].sum()),
             "output_share": _share(s["unserved_output_tokens"].sum(), s["output_tokens"].sum()),
         },

@@ -24,6 +24,8 @@ from .errors import NO_VALUE, InputError
 from .files import parse_yaml, read_yaml_mapping
 from .profiles import Profile, load_profile
 from .slo import min_units_for_ttft
+from .failures import Failures, min_units_for_availability, spare_nodes, unit_availability
+from .scenarios import Scenarios, multipliers, read_scenario_csv, scenario_demand
 from .training import Training, TrainingData, compile_training
 from .validation import Strict, validate
 
@@ -140,6 +142,7 @@ class ServedModel(Strict):
 
 class DemandFile(Strict):
     file: str
+    scale: Annotated[float, Field(gt=0, le=1e9)] = 1.0  # multiplies every token column (volume sweeps)
 
 
 class Penalties(Strict):
@@ -176,6 +179,8 @@ class Instance(Strict):
     profiles_dir: str = "../models"
     reference: str | None = None
     training: Training | None = None
+    failures: Failures | None = None
+    scenarios: Scenarios = Scenarios()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -223,6 +228,21 @@ class PlanningData:
     reference_path: Path | None
     models_dir: Path = field(repr=False, default=Path("models"))
     training: TrainingData = field(default_factory=TrainingData)
+    scenarios: int = 1  # equally likely demand scenarios, stacked as blocks of periods
+    availability_units: Mapping[tuple[str, str, str], np.ndarray] = field(default_factory=dict)
+    spare_ratio: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def horizon_periods(self) -> int:
+        """Periods of one scenario (the planning horizon)."""
+        return self.periods // self.scenarios
+
+    @property
+    def horizon_hours(self) -> float:
+        return self.horizon_periods * self.period_hours
+
+    def scenario_of(self, t: int) -> int:
+        return t // self.horizon_periods
 
     @property
     def node_type_names(self) -> tuple[str, ...]:
@@ -369,7 +389,13 @@ def compile_planning_data(spec: Instance, path: Path) -> PlanningData:
     if not demand_path.is_file():
         raise InputError(file, "demand.file", spec.demand.file, f"file not found: {demand_path}")
     demand = read_demand_csv(demand_path, served, spec.horizon.periods)
-    starts = period_starts(spec.horizon)
+    if spec.demand.scale != 1.0:
+        demand = {c: _frozen(v * spec.demand.scale) for c, v in demand.items()}
+    base_starts = period_starts(spec.horizon)
+    demand, count = _scenario_demand(spec, demand, base, served, file)
+    starts = pd.DatetimeIndex(list(base_starts) * count)
+    if count > 1 and spec.training is not None:
+        raise InputError(file, "training", NO_VALUE, "training is not planned under demand scenarios (scenarios.count > 1)")
     decode_rates = {(m, g): _decode_rate(m, g, p, spec, file) for (m, g), p in profiles.items()}
     capacity = {
         key: _frozen(arr)
@@ -385,7 +411,8 @@ def compile_planning_data(spec: Instance, path: Path) -> PlanningData:
         name=spec.name,
         source=file,
         spec=spec,
-        periods=spec.horizon.periods,
+        periods=len(starts),
+        scenarios=count,
         period_hours=spec.horizon.period_hours,
         period_starts=starts,
         node_types=node_types,
@@ -402,7 +429,9 @@ def compile_planning_data(spec: Instance, path: Path) -> PlanningData:
         solver=spec.solver,
         reference_path=reference,
         models_dir=models_dir,
-        training=compile_training(spec.training, tuple(spec.node_types), starts, spec.horizon.period_hours, file),
+        training=compile_training(spec.training, tuple(spec.node_types), base_starts, spec.horizon.period_hours, file),
+        availability_units=MappingProxyType(_availability_units(spec, profiles, demand, capacity)),
+        spare_ratio=MappingProxyType(_spare_ratio(spec, profiles, demand, capacity)),
     )
 
 
@@ -422,6 +451,61 @@ def _node_type_data(name: str, g: NodeType) -> NodeTypeData:
 def period_starts(horizon: Horizon) -> pd.DatetimeIndex:
     start = pd.Timestamp(dt.datetime.fromisoformat(horizon.start))
     return pd.date_range(start, periods=horizon.periods, freq=pd.Timedelta(hours=horizon.period_hours))
+
+
+def _scenario_demand(spec: Instance, demand: dict[str, np.ndarray], base: Path, served: tuple[str, ...],
+                     file: str) -> tuple[dict[str, np.ndarray], int]:
+    """The demand of every scenario, stacked as blocks of periods, and the number of scenarios."""
+    scenarios = spec.scenarios
+    if scenarios.file is not None:
+        path = base / scenarios.file
+        if not path.is_file():
+            raise InputError(file, "scenarios.file", scenarios.file, f"file not found: {path}")
+        stacked = read_scenario_csv(path, served, spec.horizon.periods)
+        return stacked, stacked["input_tokens"].shape[1] // spec.horizon.periods
+    if scenarios.count == 1 and not (scenarios.level_sd or scenarios.hourly_sd or scenarios.burst_probability):
+        return demand, 1
+    factors = multipliers(scenarios, spec.horizon.periods)
+    return scenario_demand(demand, factors), scenarios.count
+
+
+def _needed_units(demand_mtok: np.ndarray, capacity_mtok: np.ndarray) -> np.ndarray:
+    """Whole units serving a period's demand with every unit up: ceil(D / c)."""
+    return np.ceil(demand_mtok / capacity_mtok - 1e-9)
+
+
+def _availability_units(spec: Instance, profiles: Mapping[tuple[str, str], Profile],
+                        demand: Mapping[str, np.ndarray], capacity: Mapping[tuple[str, str, str], np.ndarray]
+                        ) -> dict[tuple[str, str, str], np.ndarray]:
+    """Units to provision per period so that ceil(D/c) of them are up with the target probability
+    (failures.min_units_for_availability); empty without a `failures` section."""
+    if spec.failures is None:
+        return {}
+    out = {}
+    for (m, g), profile in profiles.items():
+        k = list(spec.served_models).index(m)
+        for role, column, unit in (("prefill", "input_tokens", profile.prefill.unit_nodes),
+                                   ("decode", "output_tokens", profile.decode.unit_nodes)):
+            needed = _needed_units(demand[column][k] / TOKENS_PER_MTOK, capacity[(m, g, role)])
+            a = unit_availability(spec.failures, unit)
+            out[(m, g, role)] = _frozen(min_units_for_availability(needed, a, spec.failures.availability_target))
+    return out
+
+
+def _spare_ratio(spec: Instance, profiles: Mapping[tuple[str, str], Profile], demand: Mapping[str, np.ndarray],
+                 capacity: Mapping[tuple[str, str, str], np.ndarray]) -> dict[str, float]:
+    """Spare nodes per node in service, per node type: the spare pool (failures.spare_nodes) of the
+    busiest period's nodes, as a ratio; {} without swaps."""
+    if spec.failures is None or spec.failures.swap_hours is None:
+        return {}
+    peak: dict[str, float] = {}
+    for (m, g), profile in profiles.items():
+        k = list(spec.served_models).index(m)
+        nodes = sum(unit * _needed_units(demand[column][k] / TOKENS_PER_MTOK, capacity[(m, g, role)])
+                    for role, column, unit in (("prefill", "input_tokens", profile.prefill.unit_nodes),
+                                               ("decode", "output_tokens", profile.decode.unit_nodes)))
+        peak[g] = max(peak.get(g, 0.0), float(np.max(nodes)))
+    return {g: spare_nodes(spec.failures, n) / n for g, n in peak.items() if n > 0}
 
 
 def _decode_rate(m: str, g: str, profile: Profile, spec: Instance, file: str) -> float:
@@ -459,7 +543,7 @@ def _min_prefill_units(spec: Instance, profiles: Mapping[tuple[str, str], Profil
     for k, (m, model) in enumerate(spec.served_models.items()):
         deployed = [g for (mm, g) in profiles if mm == m]
         if model.slo.ttft_s is None:
-            out.update({(m, g): _frozen(np.zeros(spec.horizon.periods)) for g in deployed})
+            out.update({(m, g): _frozen(np.zeros(demand["input_tokens"].shape[1])) for g in deployed})
             continue
         prompt = model.workload.mean_prompt_tokens
         arrivals = demand["input_tokens"][k] / prompt / seconds
@@ -498,7 +582,7 @@ def _unit_capacity_mtok(m: str, g: str, profile: Profile, spec: Instance, demand
     w_ref = profile.prefill_miss_equivalents_per_token_at_measurement()
     prefill = (profile.prefill.unit_nodes * profile.prefill.input_tokens_per_s_per_node
                * deployment.prefill_capacity_factor * seconds / TOKENS_PER_MTOK) * w_ref / w_t
-    decode = np.full(spec.horizon.periods,
+    decode = np.full(len(inputs),
                      profile.decode.unit_nodes * decode_tokens_per_s_per_node * seconds / TOKENS_PER_MTOK)
     return {(m, g, "prefill"): prefill, (m, g, "decode"): decode}
 

@@ -285,7 +285,11 @@ def plan_chart(path: Path, data: PlanningData, plan: Evaluation, published: np.n
     import matplotlib.pyplot as plt
 
     s = plan.schedule
-    x = np.arange(data.periods + 1) * data.period_hours
+    periods = data.horizon_periods
+    if data.scenarios > 1:  # the mean over scenarios, hour by hour
+        s = s.drop(columns=["start"]).groupby("period", as_index=False).mean()
+        published = None if published is None else published[:periods]
+    x = np.arange(periods + 1) * data.period_hours
     gantt = training is not None and len(training) > 0
     if gantt:
         fig, (ax, lower) = plt.subplots(2, 1, figsize=(10, 6.8), dpi=110, sharex=True,
@@ -293,7 +297,7 @@ def plan_chart(path: Path, data: PlanningData, plan: Evaluation, published: np.n
         _gantt(lower, training, data)
     else:
         fig, ax = plt.subplots(figsize=(10, 4.5), dpi=110)
-    bottom = np.zeros(data.periods)
+    bottom = np.zeros(periods)
     for column, colour, label in (("prefill_nodes", "#4C72B0", "prefill"), ("decode_nodes", "#DD8452", "decode"),
                                   ("training_nodes", "#55A868", "training"), ("idle_nodes", "#C7C7C7", "idle")):
         values = s[column].to_numpy(dtype=float)
@@ -303,15 +307,16 @@ def plan_chart(path: Path, data: PlanningData, plan: Evaluation, published: np.n
         bottom = bottom + values
     if published is not None:
         ax.stairs(published, x, color="black", linewidth=1.6, label=f"published (mean {published.mean():.2f})")
-    step = max(1, data.periods // 12)
-    ticks = np.arange(0, data.periods, step)
+    step = max(1, periods // 12)
+    ticks = np.arange(0, periods, step)
     bottom_axis = lower if gantt else ax
     bottom_axis.set_xticks(ticks * data.period_hours)
     bottom_axis.set_xticklabels(data.period_starts[ticks].strftime("%H:%M"), rotation=0)
     bottom_axis.set_xlim(0, x[-1])
     bottom_axis.set_xlabel(f"local time from {data.period_starts[0].strftime('%Y-%m-%d %H:%M %z')}")
     ax.set_ylabel("nodes")
-    ax.set_title(f"{data.name}: nodes by role (mean in service {s['serving_nodes'].mean():.2f})")
+    over = f", mean of {data.scenarios} scenarios" if data.scenarios > 1 else ""
+    ax.set_title(f"{data.name}: nodes by role (mean in service {s['serving_nodes'].mean():.2f}{over})")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.04 if gantt else -0.14), ncols=5, fontsize=8, frameon=False)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()

@@ -13,8 +13,8 @@ from ..instance import PlanningData
 #: A formulation is the ordered list of families it adds; family F lives in module
 #: planner.formulation.F as add_F(model, data).
 FORMULATIONS: dict[str, tuple[str, ...]] = {
-    "default": ("sets", "fleet", "serving_capacity", "ttft_minimum_units", "training_jobs", "training_harvest",
-                "switching", "node_balance", "objective"),
+    "default": ("sets", "fleet", "serving_capacity", "ttft_minimum_units", "availability", "training_jobs",
+                "training_harvest", "switching", "node_balance", "scenario_slo", "objective"),
 }
 
 

@@ -16,17 +16,20 @@ VALUE_TERMS = ("job_value_usd", "harvest_value_usd")
 def add_objective(model: pyo.ConcreteModel, data: PlanningData) -> None:
     """**Objective** total_cost_usd (minimize):
 
-        sum_g a_g * H * F_g  +  sum_{g,t} b_g * Delta * R_{g,t}  +  sum_{m,r,t} p_r * D_{m,r,t} * s_{m,r,t}
+        sum_g a_g H F_g + (1/S) [ sum_{g,t} b_g Delta R_{g,t} + sum_{m,r,t} p_r D_{m,r,t} s_{m,r,t} ]
 
     a_g, b_g are the owned and rental prices in USD per node-hour (gpus_per_node x USD per
-    GPU-hour), Delta the period length in hours, H = T * Delta the horizon, and p_r the
-    penalty in USD per million unserved input (prefill) or output (decode) tokens, D_{m,r,t} the
-    demand in million tokens and s_{m,r,t} its unserved share. With training, the switching and
-    checkpoint costs are added and the value of jobs done and of harvested node-hours subtracted
-    (COST_TERMS and VALUE_TERMS). An owned
-    node costs every hour of the horizon whether used or not; a rented node only when rented.
+    GPU-hour), Delta the period length in hours, H = T Delta the horizon, p_r the penalty in USD
+    per million unserved input (prefill) or output (decode) tokens, D_{m,r,t} the demand in
+    million tokens and s_{m,r,t} its unserved share. An owned node costs every hour of the
+    horizon whether used or not; a rented node only when rented. With S equally likely demand
+    scenarios stacked as blocks of T periods, t runs over all S T periods and each per-period
+    term is weighted 1/S: the owned fleet (first stage) plus the expected second stage (S = 1
+    without scenarios). Families add COST_TERMS (TTFT shortfall, switching, checkpoints) and
+    subtract VALUE_TERMS (training jobs done, harvested node-hours).
     """
-    hours = data.periods * data.period_hours
+    hours = data.horizon_hours
+    weight = 1.0 / data.scenarios  # per-period terms are expectations over equally likely scenarios
     penalty = {
         "prefill": data.penalties.unserved_input_usd_per_million_tokens,
         "decode": data.penalties.unserved_output_usd_per_million_tokens,
@@ -36,14 +39,14 @@ def add_objective(model: pyo.ConcreteModel, data: PlanningData) -> None:
     )
     model.rental_cost_usd = pyo.Expression(
         expr=sum(
-            data.node_type(g).rental_usd_per_node_hour * data.period_hours * model.rented_nodes[g, t]
+            weight * data.node_type(g).rental_usd_per_node_hour * data.period_hours * model.rented_nodes[g, t]
             for g in model.NODE_TYPES
             for t in model.PERIODS
         )
     )
     model.unserved_penalty_usd = pyo.Expression(
         expr=sum(
-            penalty[r] * data.role_demand_mtok(m, r)[t] * model.unserved_share[m, r, t]
+            weight * penalty[r] * data.role_demand_mtok(m, r)[t] * model.unserved_share[m, r, t]
             for (m, r, t) in model.unserved_share.index_set()
             if data.role_demand_mtok(m, r)[t] > 0
         )

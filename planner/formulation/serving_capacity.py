@@ -25,6 +25,8 @@ def add_serving_capacity(model: pyo.ConcreteModel, data: PlanningData) -> None:
     million tokens; 0 <= s_{m,r,t} <= 1 the unserved share, priced in the objective at
     p_r D_{m,r,t}. Unserved tokens are s_{m,r,t} D_{m,r,t}. The row's dual divided by
     D_{m,r,t} is the marginal cost of a million tokens in $.
+
+    **Expression** serving_nodes_{g,t} = sum_{(m,g,r)} u_{m,g,r} x_{m,g,r,t}.
     """
     model.serving_units = pyo.Var(model.UNIT_KINDS, model.PERIODS, within=pyo.NonNegativeIntegers)
     model.unserved_share = pyo.Var(model.SERVED_MODELS, model.ROLES, model.PERIODS, bounds=(0.0, 1.0))
@@ -43,3 +45,9 @@ def add_serving_capacity(model: pyo.ConcreteModel, data: PlanningData) -> None:
     model.serving_capacity = pyo.Constraint(
         model.SERVED_MODELS, model.ROLES, model.PERIODS, rule=serving_capacity_rule
     )
+
+    def serving_nodes_rule(mdl, g, t):
+        return sum(data.unit_nodes[(m, gg, r)] * mdl.serving_units[m, gg, r, t]
+                   for (m, gg, r) in mdl.UNIT_KINDS if gg == g)
+
+    model.serving_nodes = pyo.Expression(model.NODE_TYPES, model.PERIODS, rule=serving_nodes_rule)

@@ -42,7 +42,7 @@ def add_ttft_minimum_units(model: pyo.ConcreteModel, data: PlanningData) -> None
     model.ttft_minimum_units = pyo.Constraint(model.SERVED_MODELS, model.PERIODS, rule=rule)
     penalty = data.penalties.unserved_input_usd_per_million_tokens
     model.ttft_shortfall_usd = pyo.Expression(expr=sum(
-        penalty * data.role_demand_mtok(m, "prefill")[t] * model.ttft_shortfall_share[m, t]
+        penalty / data.scenarios * data.role_demand_mtok(m, "prefill")[t] * model.ttft_shortfall_share[m, t]
         for m in model.SERVED_MODELS for t in model.PERIODS if _needs_ttft_row(data, m, t)))
     for (m, g), units in data.min_prefill_units.items():
         for t in range(data.periods):

@@ -1,0 +1,124 @@
+"""Redundancy for a reseller: failure math by hand, invariants, the stochastic plan, the study."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from scipy.stats import poisson
+
+from planner.api import solve_instance
+from planner.cli import main
+from planner.failures import (Failures, min_units_for_availability, node_down_probability, spare_nodes,
+                              unit_availability)
+from planner.reseller import break_even_volume, study
+
+from .conftest import ROOT, tiny_instance
+
+RESELLER = ROOT / "instances" / "reseller.yaml"
+
+
+def test_unit_availability_by_hand():
+    """lambda = 0.01 per hour, 10 hours down: p = 0.1 / 1.1 = 0.0909; a 2-node unit is up with
+    (1 - p)^2 = 0.8264."""
+    failures = Failures(node_failures_per_hour=0.01, repair_hours=10, availability_target=0.95)
+    assert node_down_probability(failures) == pytest.approx(0.1 / 1.1)
+    assert unit_availability(failures, 2) == pytest.approx((1 - 0.1 / 1.1) ** 2)
+
+
+def test_binomial_redundancy_by_hand():
+    """Units up with a = 0.9, target 0.95. Two needed: P(Bin(2, .9) >= 2) = 0.81,
+    P(Bin(3, .9) >= 2) = 0.972: 3 units. Ten needed: P(Bin(n, .9) >= 10) is 0.349, 0.697,
+    0.889, 0.966 for n = 10..13: 13 units. None needed: none."""
+    assert min_units_for_availability([2, 10, 0], 0.9, 0.95).tolist() == [3, 13, 0]
+
+
+def test_spare_pool_by_hand():
+    """10 nodes, lambda = 0.01 per hour, 50 hours of repair: 5 nodes in repair on average; the
+    95 % quantile of Poisson(5) is 9 spares. Without swaps there is no pool."""
+    swap = Failures(node_failures_per_hour=0.01, repair_hours=50, swap_hours=1, availability_target=0.95)
+    assert spare_nodes(swap, 10) == 9 == poisson.ppf(0.95, 5)
+    assert spare_nodes(Failures(node_failures_per_hour=0.01, repair_hours=50), 10) == 0
+
+
+def fragile(rows, **failures) -> dict:
+    raw = tiny_instance(rows, owned={"usd_per_gpu_hour": 1.0}, rental={"usd_per_gpu_hour": 3.0})
+    if failures:
+        raw["failures"] = failures
+    return raw
+
+
+def test_no_failures_and_one_scenario_equals_the_deterministic_plan(tmp_instance):
+    """A failure rate of 0 and one scenario without noise add sections but change nothing."""
+    rows = [(30_000_000, 0, 700_000), (70_000_000, 0, 1_500_000), (10_000_000, 0, 200_000)]
+    plain = solve_instance(tmp_instance(fragile(rows)))
+    raw = fragile(rows, node_failures_per_hour=0.0, repair_hours=24, swap_hours=1, availability_target=0.999)
+    raw["scenarios"] = {"count": 1, "seed": 3}
+    stochastic = solve_instance(tmp_instance(raw))
+    assert stochastic.result.objective_usd == pytest.approx(plain.result.objective_usd)
+    assert stochastic.summary["fleet"] == plain.summary["fleet"]
+    pd.testing.assert_frame_equal(stochastic.plan.schedule, plain.plan.schedule)
+
+
+@pytest.mark.parametrize("field, values", [
+    ("node_failures_per_hour", [0.0, 0.001, 0.01, 0.05]),
+    ("availability_target", [0.5, 0.9, 0.99, 0.999]),
+])
+def test_more_failures_or_a_higher_target_never_give_a_smaller_fleet(tmp_path, field, values):
+    rows = [(30_000_000, 0, 700_000), (70_000_000, 0, 1_500_000), (10_000_000, 0, 200_000)]
+    fleets = []
+    for i, value in enumerate(values):
+        failures = {"node_failures_per_hour": 0.01, "repair_hours": 10, "availability_target": 0.99, field: value}
+        folder = tmp_path / str(i)
+        folder.mkdir()
+        from .conftest import write_instance
+
+        outcome = solve_instance(write_instance(folder, fragile(rows, **failures)))
+        fleets.append(outcome.summary["nodes"]["peak"])
+    assert fleets == sorted(fleets)
+    assert fleets[-1] > fleets[0]
+
+
+def test_the_chance_constraint_holds_the_share_of_scenarios(tmp_instance):
+    """Ten scenarios with bursts, at most 3 rentable nodes beyond the owned fleet, SLO in 80 % of
+    scenarios: at most two scenarios leave demand unserved."""
+    raw = fragile([(0, 0, 700_000), (0, 0, 1_400_000)])
+    raw["node_types"]["gpu"]["rental"]["max_nodes"] = 3
+    raw["scenarios"] = {"count": 10, "seed": 1, "level_sd": 0.3, "burst_probability": 0.3, "burst_scale": 1.0,
+                        "slo_share": 0.8}
+    raw["penalties"] = {"unserved_output_usd_per_million_tokens": 1.0}
+    outcome = solve_instance(tmp_instance(raw))
+    schedule = outcome.plan.schedule
+    missed = schedule.groupby("scenario")["unserved_output_tokens"].sum() > 1e-6
+    assert missed.sum() <= 2
+
+
+def test_break_even_is_where_the_margin_crosses_zero():
+    sweep = pd.DataFrame({"output_tokens_per_day": [1e9, 1e10, 1e11], "cost_profit_margin": [-1.0, 1.0, 2.0]})
+    assert break_even_volume(sweep) == pytest.approx(10 ** 9.5)
+    assert break_even_volume(sweep.iloc[1:]) is None
+
+
+def test_reseller_study_reports_the_ratio_and_the_out_of_sample_check():
+    result = study(RESELLER, ["scenarios.count=5"], oos_scenarios=5, failure_draws=50)
+    r = result.record
+    assert r["provisioning"]["provisioning_ratio"] > 1.0
+    assert 0.9 <= r["out_of_sample"]["served_output_share"] <= 1.0
+    assert 0.0 <= r["out_of_sample"]["availability_measured"] <= 1.0
+    assert r["out_of_sample"]["seed"] == 2025 + 1000
+    assert r["value_of_the_stochastic_solution_usd"] >= -1e-6
+
+
+def test_reseller_command_writes_the_scale_chart(tmp_path):
+    out = tmp_path / "reseller"
+    result = CliRunner().invoke(main, ["reseller", str(RESELLER), "--set", "scenarios.count=4", "--oos-scenarios", "4",
+                                       "--volumes", "1e9,1e11", "--out", str(out)])
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "provisioning ratio" in result.output and "break-even" in result.output
+    record = json.loads((out / "reseller.json").read_text())
+    assert len(record["scale"]["points"]) == 2
+    assert (out / "scale.png").stat().st_size > 0
+    sweep = pd.read_csv(out / "scale.csv")
+    assert sweep["provisioning_ratio"].iloc[0] > sweep["provisioning_ratio"].iloc[1]
