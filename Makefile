@@ -7,7 +7,7 @@ RESULTS ?= results
 INSTANCE ?= instances/deepseek-2025-02-28.yaml
 
 .DEFAULT_GOAL := help
-.PHONY: help run test reproduce frontier mixed training reseller validate clean
+.PHONY: help run test reproduce frontier mixed training reseller sweep validate clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -45,6 +45,12 @@ training: $(STAMP) ## the reference day on 278 owned nodes: how much training fi
 reseller: $(STAMP) ## a reseller's stable service: fleet, provisioning ratio, margin, out-of-sample check, scale sweep
 	$(BIN)/planner reseller instances/reseller.yaml --out $(RESULTS)/reseller --overwrite
 	@echo "files written under $(RESULTS)/reseller/"
+
+WORKERS ?= 2
+sweep: $(STAMP) ## the reference day's margin against output price and against volume (WORKERS=2)
+	$(BIN)/planner sweep sweeps/reference-output-price.yaml --out $(RESULTS)/sweeps/reference-output-price --workers $(WORKERS) --overwrite
+	$(BIN)/planner sweep sweeps/reference-volume.yaml --out $(RESULTS)/sweeps/reference-volume --workers $(WORKERS) --overwrite
+	@echo "files written under $(RESULTS)/sweeps/ (cases.csv, sweep.png, cases/*.json)"
 
 validate: $(STAMP) ## validate every shipped instance
 	@for f in instances/*.yaml; do $(BIN)/planner validate $$f || exit $$?; done

@@ -183,6 +183,14 @@ def reproduce(instance: Path, out: Path | None, overwrite: bool, time_limit, mip
         click.echo(f"wrote reproduce.json and the plan's files to {out}")
 
 
+def _cell(value) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+    return str(value)
+
+
 def _shares(specs) -> dict[str, float]:
     """('a=0.4', 'b=0.6') -> {'a': 0.4, 'b': 0.6}; a lone name has share 1."""
     shares = {}
@@ -317,6 +325,53 @@ def reseller_text(name: str, r: dict) -> str:
         be = scale["break_even_output_tokens_per_day"]
         text += "\nbreak-even: " + (f"{be / 1e9:.3g} B output tokens a day" if be else "no sign change in the sweep")
     return text
+
+
+@main.command()
+@click.argument("spec", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Result store (default: results/sweeps/NAME).")
+@click.option("--workers", type=click.IntRange(1, 512), default=1, show_default=True, help="Cases solved at once.")
+@click.option("--executor", type=click.Choice(["process", "dask"]), default="process", show_default=True,
+              help="A local process pool, or Dask distributed (pip install 'planner[dask]').")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Dask scheduler, e.g. tcp://10.0.0.5:8786 (default: a LocalCluster on loopback).")
+@click.option("--resume", is_flag=True, help="Skip the cases already in the store.")
+@click.option("--overwrite", is_flag=True, help="Remove the cases already in the store and run them all.")
+@solver_flags
+def sweep(spec: Path, out: Path | None, workers: int, executor: str, scheduler, resume: bool, overwrite: bool,
+          time_limit, mip_gap, threads) -> None:
+    """Run a grid of --set overrides of a base instance; one JSON per case, an aggregate table, a chart."""
+    import time
+
+    from tqdm import tqdm
+
+    from . import sweep as sw
+
+    plan = sw.load_sweep(spec)
+    out = out or Path("results") / "sweeps" / plan.spec.name
+    if out.exists() and not out.is_dir():
+        raise InputError(out, "--out", str(out), "exists and is not a folder")
+    started = time.perf_counter()
+    with tqdm(total=len(plan.cases), desc=plan.spec.name, unit="case", disable=None) as bar:
+        def show(state: sw.Progress) -> None:
+            bar.n = state.done
+            bar.set_postfix(failed=state.failed, refresh=False)
+            bar.refresh()
+
+        table = sw.run_sweep(plan, out, workers=workers, executor=executor, scheduler=scheduler, resume=resume,
+                             overwrite=overwrite,
+                             solver={"time_limit_s": time_limit, "mip_gap": mip_gap, "threads": threads},
+                             progress=show)
+    if plan.spec.chart is not None:
+        sw.sweep_chart(out / "sweep.png", table, plan.spec.chart, plan.spec.name)
+    skip = {"mip_gap", "solver.wall_s", "status"}
+    shown = [c for c in (*plan.spec.grid, "run", *plan.spec.metrics) if c in table.columns and c not in skip]
+    click.echo(text_table([tuple(_cell(v) for v in row) for row in table[shown].itertuples(index=False)],
+                          tuple(shown)))
+    failed = int((table["run"] == "failed").sum()) if len(table) else 0
+    click.echo(f"{len(table)} cases in {out} ({failed} failed); "
+               f"{sw.cases_per_minute(started, len(plan.cases)):.1f} cases per minute with {workers} worker(s)")
 
 
 @main.command("reference-demand")

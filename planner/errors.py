@@ -21,6 +21,11 @@ class InputError(Exception):
         self.problem = problem
         super().__init__(self.line())
 
+    def __reduce__(self):
+        """Picklable across processes (sweep workers), the 'no value' marker included."""
+        missing = self.value is _NO_VALUE
+        return (_rebuild, (self.file, self.field, None if missing else self.value, missing, self.problem))
+
     def line(self) -> str:
         where = f"{self.file}: {self.field}" if self.field else self.file
         shown = "" if self.value is _NO_VALUE else f" = {_show(self.value)}"
@@ -29,6 +34,10 @@ class InputError(Exception):
 
 _NO_VALUE = object()
 NO_VALUE = _NO_VALUE
+
+
+def _rebuild(file: str, field: str, value: object, missing: bool, problem: str) -> InputError:
+    return InputError(file, field, _NO_VALUE if missing else value, problem)
 
 
 class PlanningError(Exception):
