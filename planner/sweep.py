@@ -16,6 +16,7 @@ import concurrent.futures as cf
 import hashlib
 import itertools
 import json
+import multiprocessing
 import os
 import time
 from concurrent.futures.process import BrokenProcessPool
@@ -190,7 +191,9 @@ def solver_threads(workers: int, requested: int | None) -> int:
 
 @contextmanager
 def process_pool(workers: int) -> Iterator[cf.Executor]:
-    with cf.ProcessPoolExecutor(max_workers=workers) as pool:
+    """Worker processes started fresh ('spawn'): a forked child would inherit the parent's HiGHS
+    thread pool without its threads, and solves in it fail."""
+    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         yield pool
 
 
