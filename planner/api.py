@@ -45,7 +45,7 @@ def compare_with_reference(data: PlanningData) -> PublishedComparison | None:
     nodes = ref.nodes_per_period(reference, data.period_starts, data.period_hours)
     evaluation = None
     if len(data.deployments) == 1:
-        evaluation = evaluate(data, *published_allocation(data, ref.role_split(nodes)))
+        evaluation = evaluate(data, **published_allocation(data, ref.role_split(nodes)))
     figures = ref.published_figures(reference)
     record = {"published": figures, "published_schedule_scored": evaluation.totals if evaluation else None}
     return PublishedComparison(nodes=nodes, evaluation=evaluation, figures=figures, record=record)

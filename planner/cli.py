@@ -374,6 +374,67 @@ def sweep(spec: Path, out: Path | None, workers: int, executor: str, scheduler, 
                f"{sw.cases_per_minute(started, len(plan.cases)):.1f} cases per minute with {workers} worker(s)")
 
 
+@main.command()
+@instance_argument
+@click.option("--volumes", default="1e9,3e9,1e10,3e10,1e11,3e11", show_default=True,
+              help="Daily output-token volumes for the break-even volume, comma-separated ('none' to skip).")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Folder for margins.json, waterfall.png, marginal_cost.csv and marginal_cost.png.")
+@click.option("--overwrite", is_flag=True, help="Replace a previous study in --out.")
+@solver_flags
+@set_option
+def margins(instance: Path, volumes: str, out: Path | None, overwrite: bool, time_limit, mip_gap, threads,
+            overrides) -> None:
+    """From the theoretical margin to a real one: the waterfall, gross margins, marginal cost, break-even."""
+    from . import margins as mg
+    from .frontier import parse_numbers
+    from .report import write_frame
+
+    if out is not None:
+        api.check_output_folder(out, overwrite, marker="margins.json")
+    volume_values = [] if volumes.strip().lower() == "none" else [v for v in parse_numbers(volumes, "--volumes") if v]
+    result = mg.study(instance, overrides, volume_values, time_limit_s=time_limit, mip_gap=mip_gap, threads=threads)
+    record = result["record"]
+    click.echo(margins_text(record))
+    if out is not None:
+        write_text_atomic(out / "margins.json", to_json(record))
+        mg.waterfall_chart(out / "waterfall.png", result["waterfalls"], f"{record['instance']}: from the theoretical margin to a real one")
+        write_frame(out / "marginal_cost.csv", result["marginal_costs"])
+        mg.marginal_cost_chart(out / "marginal_cost.png", result["data"], result["marginal_costs"], result["assumptions"],
+                               f"{record['instance']}: marginal cost of a million tokens, hour by hour")
+        click.echo(f"wrote margins.json, waterfall.png, marginal_cost.csv and marginal_cost.png to {out}")
+
+
+def margins_text(r: dict) -> str:
+    parts = []
+    for label, steps in r["waterfall"].items():
+        list_price = r["list_output_price_usd_per_million"]
+        rows = [(st["step"], f"${st['revenue_usd']:,.0f}", f"${st['cost_usd']:,.0f}",
+                 f"{100 * st['cost_profit_margin']:.1f} %" if st["cost_profit_margin"] is not None else "-",
+                 f"{100 * st['gross_margin']:.1f} %" if st["gross_margin"] is not None else "-",
+                 "-" if st["break_even_output_price_factor"] is None
+                 else "inputs cover it" if st["break_even_output_price_factor"] <= 0
+                 else f"${st['break_even_output_price_factor'] * list_price:.2f}")
+                for st in steps]
+        parts.append(f"Waterfall, {label}\n" + text_table(
+            rows, ("step", "revenue/day", "cost/day", "cost-profit", "gross", "break-even output list price")))
+    rows = [(label, name, f"{100 * g['gross_margin']:.1f} %")
+            for label, lists in r["gross_margin_by_price_list"].items() for name, g in lists.items()]
+    parts.append("Gross margin with every token at one list, GPU rent only\n" +
+                 text_table(rows, ("schedule", "prices", "gross margin")))
+    rows = [(k, f"{v['min']:.3f}", f"{v['mean']:.3f}", f"{v['max']:.3f}")
+            for k, v in r["marginal_cost_usd_per_million_tokens"].items()]
+    parts.append("Marginal cost, $ per million tokens (LP duals, fleet fixed, units relaxed)\n" +
+                 text_table(rows, ("", "min", "mean", "max")))
+    parts.append("break-even output list price: the list output price (and V3's, by the same factor) at which "
+                 "the step's margin is zero, inputs at their list")
+    volume = r["break_even_output_tokens_per_day"]
+    if r["volume_sweep"] is not None:
+        parts.append("break-even volume: " + (f"{volume / 1e9:.3g} B output tokens a day" if volume
+                                               else "no sign change in the volume sweep"))
+    return "\n\n".join(parts)
+
+
 @main.command("reference-demand")
 @click.argument("reference_yaml", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--served-model", "served_models", multiple=True, metavar="NAME[=SHARE]",

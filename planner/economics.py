@@ -67,7 +67,8 @@ def revenue_usd(data: PlanningData, served_share: dict[tuple[str, str], np.ndarr
 
 
 def evaluate(data: PlanningData, allocation: pd.DataFrame, owned: pd.Series, rented: pd.DataFrame,
-             training: Mapping[str, pd.DataFrame] | None = None) -> Evaluation:
+             training: Mapping[str, pd.DataFrame] | None = None,
+             rental_prices: Mapping[str, float] | None = None) -> Evaluation:
     """Score a schedule.
 
     allocation: rows (served_model, node_type, role, period, nodes); owned: nodes per node type
@@ -89,7 +90,8 @@ def evaluate(data: PlanningData, allocation: pd.DataFrame, owned: pd.Series, ren
     rented_nodes = np.zeros(T)
     np.add.at(rented_nodes, rented["period"].to_numpy(), rented["rented_nodes"].to_numpy(dtype=float))
     owned_cost = np.full(T, sum(owned.get(g.name, 0) * g.owned_usd_per_node_hour * hours for g in data.node_types))
-    rental_price = rented["node_type"].map({g.name: g.rental_usd_per_node_hour for g in data.node_types})
+    prices = rental_prices or {g.name: g.rental_usd_per_node_hour for g in data.node_types}
+    rental_price = rented["node_type"].map(prices)
     rental_cost = np.zeros(T)
     np.add.at(rental_cost, rented["period"].to_numpy(), (rented["rented_nodes"] * rental_price * hours).to_numpy())
 
@@ -137,7 +139,7 @@ def training_totals(data: PlanningData, schedule: pd.DataFrame, training: Mappin
     harvest_value = float(sum(
         price[row.node_type] * hours * (row.harvest_nodes - data.training.switch_share * row.opened_nodes)
         for row in harvest.itertuples(index=False)))
-    done = jobs.drop_duplicates("job")
+    done = jobs.groupby("job", sort=False).agg(done=("done", "first"), value_usd=("value_usd", "sum")).reset_index()
     moves = training["moves"]
     return {
         "node_hours": node_hours,
@@ -225,9 +227,10 @@ def evaluate_plan(data: PlanningData, tables: dict[str, pd.DataFrame]) -> Evalua
     return evaluation
 
 
-def published_allocation(data: PlanningData, role_nodes: dict[str, np.ndarray]) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
-    """A given node schedule (per role and period) as an allocation on the instance's only
-    deployment, every node paid per use at the rental price: the published accounting."""
+def published_allocation(data: PlanningData, role_nodes: dict[str, np.ndarray]) -> dict[str, Any]:
+    """A given node schedule (per role and period) as keyword arguments of `evaluate` on the
+    instance's only deployment, every node paid per hour in service: the published accounting.
+    The rate is the node type's rental price, or its owned price when it cannot be rented."""
     if len(data.deployments) != 1:
         raise ValueError("a published schedule is scored on an instance with one deployment")
     (m, g), = data.deployments
@@ -238,4 +241,6 @@ def published_allocation(data: PlanningData, role_nodes: dict[str, np.ndarray]) 
     ], ignore_index=True)
     rented = pd.DataFrame({"node_type": g, "period": periods,
                            "rented_nodes": role_nodes["prefill"] + role_nodes["decode"]})
-    return allocation, pd.Series({g: 0}), rented
+    node = data.node_type(g)
+    rate = node.rental_usd_per_node_hour if node.rental_max_nodes != 0 else node.owned_usd_per_node_hour
+    return {"allocation": allocation, "owned": pd.Series({g: 0}), "rented": rented, "rental_prices": {g: rate}}

@@ -23,7 +23,7 @@ from .solve import solver_options
 FRONTIER_COLUMNS = (
     "decode_tokens_per_s_per_user", "ttft_s", "status", "cost_usd", "nodes_mean", "nodes_peak",
     "usd_per_million_output_tokens", "unserved_output_share", "usd_per_day_per_extra_token_per_s",
-    "usd_per_million_output_tokens_per_extra_token_per_s", "note",
+    "usd_per_million_output_tokens_per_extra_token_per_s", "ttft_missed_periods", "note",
 )
 #: Short headers for the printed table.
 DISPLAY = {
@@ -31,6 +31,7 @@ DISPLAY = {
     "nodes_mean": "mean nodes", "nodes_peak": "peak", "usd_per_million_output_tokens": "$/M out",
     "unserved_output_share": "unserved", "usd_per_day_per_extra_token_per_s": "+$/day per tok/s",
     "usd_per_million_output_tokens_per_extra_token_per_s": "+$/M per tok/s",
+    "ttft_missed_periods": "TTFT missed",
 }
 
 
@@ -50,7 +51,8 @@ def frontier_point(instance: Path, overrides: Sequence[str], served_model: str, 
     try:
         data = load_instance(instance, [*overrides, *slo_overrides(served_model, speed, ttft)])
     except InputError as exc:
-        if not exc.field.startswith(f"served_models.{served_model}"):
+        section = f"served_models.{served_model}"
+        if not (exc.field == section or exc.field.startswith(section + ".")):
             raise
         return {**row, "status": "unattainable", "note": exc.problem}
     outcome = solve_data(data, solver_options(data, **solver))
@@ -65,6 +67,7 @@ def frontier_point(instance: Path, overrides: Sequence[str], served_model: str, 
         "nodes_peak": s["nodes"]["peak"],
         "usd_per_million_output_tokens": s["cost_usd"]["per_million_output_tokens"],
         "unserved_output_share": s["unserved_tokens"]["output_share"],
+        "ttft_missed_periods": (s.get("ttft_shortfall") or {}).get("periods", 0),
         "note": "",
     }
 

@@ -24,10 +24,11 @@ from .errors import NO_VALUE, InputError
 from .files import parse_yaml, read_yaml_mapping
 from .profiles import Profile, load_profile
 from .slo import min_units_for_ttft
+from .margin_assumptions import MarginAssumptions
 from .failures import Failures, min_units_for_availability, spare_nodes, unit_availability
 from .scenarios import Scenarios, multipliers, read_scenario_csv, scenario_demand
 from .training import Training, TrainingData, compile_training
-from .validation import Strict, validate
+from .validation import Prices, Strict, validate
 
 ROLES = ("prefill", "decode")
 SECONDS_PER_HOUR = 3600.0
@@ -82,12 +83,6 @@ class NodeType(Strict):
     owned: Owned | None = None
     rental: Rental | None = None
     description: str = ""
-
-
-class Prices(Strict):
-    input_cache_hit: NonNegative
-    input_cache_miss: NonNegative
-    output: NonNegative
 
 
 class PriceWindow(Strict):
@@ -181,6 +176,7 @@ class Instance(Strict):
     training: Training | None = None
     failures: Failures | None = None
     scenarios: Scenarios = Scenarios()
+    margins: MarginAssumptions | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -394,6 +390,12 @@ def compile_planning_data(spec: Instance, path: Path) -> PlanningData:
     base_starts = period_starts(spec.horizon)
     demand, count = _scenario_demand(spec, demand, base, served, file)
     starts = pd.DatetimeIndex(list(base_starts) * count)
+    for g, harvest in (spec.training.harvest.items() if spec.training else ()):
+        node = next((n for n in node_types if n.name == g), None)
+        if node is not None and harvest.max_nodes is None and (node.owned_max_nodes is None or node.rental_max_nodes is None):
+            raise InputError(file, f"training.harvest.{g}.max_nodes", None,
+                             f"required when node type {g}'s fleet has no limit (owned or rental max_nodes "
+                             "missing): a harvest worth more than a node costs would grow without bound")
     if count > 1 and spec.training is not None:
         raise InputError(file, "training", NO_VALUE, "training is not planned under demand scenarios (scenarios.count > 1)")
     decode_rates = {(m, g): _decode_rate(m, g, p, spec, file) for (m, g), p in profiles.items()}

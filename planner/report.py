@@ -199,7 +199,8 @@ def report_markdown(data: PlanningData, record: dict[str, Any], plan: Evaluation
         lines += ["## Calibration", "", *calibrations, ""]
     lines += ["## Service levels", "", _slo_markdown(record["slo"]), ""]
     lines += ["## Schedule", "", _schedule_markdown(plan.schedule), ""]
-    lines += ["Files: " + ", ".join(f"`{f}`" for f in SUMMARY_FILES), ""]
+    files = [*SUMMARY_FILES, *(("training.csv",) if record.get("training") else ())]
+    lines += ["Files: " + ", ".join(f"`{f}`" for f in files), ""]
     return "\n".join(lines)
 
 

@@ -62,6 +62,7 @@ class SolveResult:
     solve_s: float
     tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)
     formulation: str = "default"
+    model: pyo.ConcreteModel | None = field(default=None, repr=False)  # kept on request (margins' duals)
 
     @property
     def has_plan(self) -> bool:
@@ -85,7 +86,7 @@ def relative_gap(objective: float | None, bound: float | None) -> float | None:
     return abs(objective - bound) / max(abs(objective), 1e-9)
 
 
-def solve(data: PlanningData, options: SolverOptions | None = None) -> SolveResult:
+def solve(data: PlanningData, options: SolverOptions | None = None, keep_model: bool = False) -> SolveResult:
     """Build the model of `data`, solve it with HiGHS, and read the plan into tables."""
     options = options or solver_options(data)
     started = time.perf_counter()
@@ -117,6 +118,7 @@ def solve(data: PlanningData, options: SolverOptions | None = None) -> SolveResu
         solve_s=solve_s,
         tables=tables,
         formulation=options.formulation,
+        model=model if keep_model else None,
     )
 
 
@@ -164,9 +166,12 @@ def training_tables(model: pyo.ConcreteModel, data: PlanningData) -> dict[str, p
     """Training nodes and moves per (node type, period), and one row per job and harvest window."""
     training = expression_frame(model.training_nodes, ["node_type", "period"], "training_nodes")
     training["training_nodes"] = training["training_nodes"].round().astype(np.int64)
-    moves = var_frame(model.switch_in, ["node_type", "period"], "switched_in")
-    moves["switched_out"] = var_frame(model.switch_out, ["node_type", "period"], "switched_out")["switched_out"]
-    moves[["switched_in", "switched_out"]] = moves[["switched_in", "switched_out"]].round().astype(np.int64)
+    # Moves from the training series itself: with free moves the switch variables are not held
+    # down to the changes, so they are not read back.
+    change = training.groupby("node_type")["training_nodes"].diff().fillna(training["training_nodes"])
+    moves = training[["node_type", "period"]].copy()
+    moves["switched_in"] = change.clip(lower=0).astype(np.int64)
+    moves["switched_out"] = (-change).clip(lower=0).astype(np.int64)
     return {"training": training, "moves": moves, "jobs": job_table(model, data), "harvest": harvest_table(model, data)}
 
 
@@ -180,10 +185,11 @@ def job_table(model: pyo.ConcreteModel, data: PlanningData) -> pd.DataFrame:
         else:
             starts = [t for t in job.starts() if round(pyo.value(model.job_start[job.name, t])) == 1]
             running = list(range(starts[0], starts[0] + job.periods)) if starts else []
-        for segment in _segments(running) if done else [()]:
+        for i, segment in enumerate(_segments(running) if done else [()]):
             rows.append({"job": job.name, "node_type": job.node_type, "gang_nodes": job.gang_nodes,
                          "done": done, "first_period": segment[0] if segment else None,
-                         "last_period": segment[-1] if segment else None, "value_usd": job.value_usd if done else 0.0,
+                         "last_period": segment[-1] if segment else None,
+                         "value_usd": job.value_usd if done and i == 0 else 0.0,  # counted once, on the first
                          "required": job.required})
     return pd.DataFrame(rows, columns=["job", "node_type", "gang_nodes", "done", "first_period", "last_period",
                                        "value_usd", "required"])
@@ -215,8 +221,8 @@ def _segments(periods: list[int]) -> list[tuple[int, ...]]:
 def no_plan_reason(result: SolveResult) -> str:
     """Why a solve gave no plan, in words a planner can act on."""
     if result.termination in ("provenInfeasible", "infeasibleOrUnbounded"):
-        return ("the hard limits cannot all hold: required training jobs, owned fleet minimums and "
-                "maximums, and rental maximums leave no feasible schedule (HiGHS: "
+        return ("the hard limits cannot all hold: the required training jobs do not fit in the fleet's "
+                "limits (owned and rental max_nodes) with the demand served or priced (HiGHS: "
                 f"{result.termination}, after {result.solve_s:.1f} s)")
     return (f"HiGHS stopped with '{result.termination}' before finding a plan (after {result.solve_s:.1f} s); "
             "raise --time-limit")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import NO_VALUE, InputError
 
@@ -15,6 +15,12 @@ class Strict(BaseModel):
     """Base of every schema record: unknown keys, coercions and NaN/inf are refused; immutable."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+
+class Prices(Strict):
+    input_cache_hit: Annotated[float, Field(ge=0)]
+    input_cache_miss: Annotated[float, Field(ge=0)]
+    output: Annotated[float, Field(ge=0)]
 
 
 _PROBLEMS = {

@@ -439,7 +439,7 @@ def _job(**fields: Any) -> dict[str, Any]:
                  ["instance.yaml", "training", "unique"], id="training-duplicate-job-names"),
     pytest.param(tiny_with("training", {"harvest": {"tpu": {"usd_per_node_hour": 1}}}),
                  ["instance.yaml", "training.harvest.tpu", "unknown node type"], id="training-harvest-unknown-node-type"),
-    pytest.param(tiny_with("training", {"harvest": {"gpu": {"usd_per_node_hour": 1, "min_window_hours": 9}}}),
+    pytest.param(tiny_with("training", {"harvest": {"gpu": {"usd_per_node_hour": 1, "min_window_hours": 9, "max_nodes": 4}}}),
                  ["instance.yaml", "training.harvest.gpu.min_window_hours", "= 9", "longer than the horizon"],
                  id="training-harvest-window-longer-than-the-horizon"),
     pytest.param(tiny_with("training", {"switching": {"minutes": -5}}),
@@ -450,3 +450,9 @@ def test_bad_training_section(tmp_path, command, build, pieces):
     line = _error_line(CliRunner().invoke(main, [command, *build(tmp_path)]))
     for piece in pieces:
         assert piece in line, f"{piece!r} not in {line!r}"
+
+
+def test_an_unbounded_harvest_is_bad_input(tmp_path):
+    build = tiny_with("training", {"harvest": {"gpu": {"usd_per_node_hour": 20}}})
+    line = _error_line(CliRunner().invoke(main, ["validate", *build(tmp_path)]))
+    assert "training.harvest.gpu.max_nodes" in line and "without bound" in line

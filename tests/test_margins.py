@@ -1,0 +1,117 @@
+"""Real margins: the waterfall from the published 545 %, marginal cost from duals, break-even."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from planner.cli import main
+from planner.instance import load_instance
+from planner.margin_assumptions import Ownership
+from planner.margins import marginal_costs, ownership_usd_per_node_hour, study
+from planner.solve import solve
+
+from .conftest import REFERENCE_INSTANCE, tiny_instance
+
+
+@pytest.fixture(scope="module")
+def reference_study():
+    return study(REFERENCE_INSTANCE)["record"]
+
+
+def test_the_waterfall_starts_at_the_published_545_percent(reference_study):
+    """First step of the published schedule: $562,027 of revenue against $87,072 of GPU rent."""
+    first = reference_study["waterfall"]["published schedule"][0]
+    assert first["revenue_usd"] == pytest.approx(562_027)
+    assert first["cost_usd"] == pytest.approx(87_072)
+    assert first["cost_profit_margin"] == pytest.approx((562_027 - 87_072) / 87_072)
+    assert round(100 * first["cost_profit_margin"]) == 545
+
+
+def test_each_step_applies_one_assumption(reference_study):
+    """With half the tokens at V3's list and 30 % paid, revenue is 0.3 x (0.5 x R1 + 0.5 x V3)
+    revenue; V3's list on the day's tokens is 342 B x 0.07 + 266 B x 0.27 + 168 B x 1.10 =
+    $280,560 against R1's $562,100 (both scaled by 562,027 / 562,100)."""
+    steps = {st["step"]: st for st in reference_study["waterfall"]["published schedule"]}
+    scale = 562_027 / 562_100
+    assert steps["model mix"]["revenue_usd"] == pytest.approx(scale * (0.5 * 562_100 + 0.5 * 280_560))
+    assert steps["paid share"]["revenue_usd"] == pytest.approx(0.3 * steps["model mix"]["revenue_usd"])
+    assert steps["paid share"]["cost_usd"] == steps["model mix"]["cost_usd"] == pytest.approx(87_072)
+    last = reference_study["waterfall"]["published schedule"][-1]
+    assert last["step"] == "ownership"
+    assert last["cost_profit_margin"] == pytest.approx((last["revenue_usd"] - last["cost_usd"]) / last["cost_usd"])
+
+
+def test_the_articles_gross_margins(reference_study):
+    """All traffic paid at list, GPU rent only: R1 (562,027 - 87,072) / 562,027 = 84.5 % and V3
+    (280,521 - 87,072) / 280,521 = 69.0 %: the articles' "about 85 % and 70 %"."""
+    lists = reference_study["gross_margin_by_price_list"]["published schedule"]
+    assert lists["instance list (R1 on the reference day)"]["gross_margin"] == pytest.approx(0.845, abs=0.001)
+    assert lists["V3 list"]["gross_margin"] == pytest.approx(0.690, abs=0.001)
+
+
+def test_ownership_capital_recovery_by_hand():
+    """$300,000 over 4 years at 10 %: 300,000 x 0.1 / (1 - 1.1^-4) = $94,641 a year = $10.80 an hour."""
+    rate = ownership_usd_per_node_hour(Ownership(capex_usd_per_node=300_000, lifetime_years=4,
+                                                 cost_of_capital=0.1, assumption=True))
+    assert rate == pytest.approx(94_641.24 / 8760, rel=1e-5)
+
+
+def tiny_duals(tmp_instance, rows, **node):
+    path = tmp_instance(tiny_instance(rows, **node))
+    data = load_instance(path)
+    return data, marginal_costs(data, solve(data, keep_model=True).model)
+
+
+def test_duals_equal_the_hand_derived_marginal_cost(tmp_instance):
+    """Rented nodes at $1 per node-hour serve 3.6 M input tokens (prefill) or 0.36 M output
+    tokens (decode) an hour: one more million tokens costs $1 / 3.6 = $0.278 in prefill and
+    $1 / 0.36 = $2.78 in decode, in every hour."""
+    _, costs = tiny_duals(tmp_instance, [(5_000_000, 0, 500_000), (9_000_000, 0, 800_000)],
+                          rental={"usd_per_gpu_hour": 1.0})
+    by_role = costs.groupby("role")["usd_per_million_tokens"]
+    assert by_role.min()["prefill"] == pytest.approx(1 / 3.6) == by_role.max()["prefill"]
+    assert by_role.min()["decode"] == pytest.approx(1 / 0.36) == by_role.max()["decode"]
+
+
+def test_spare_owned_capacity_costs_nothing_at_the_margin(tmp_instance):
+    """10 owned nodes (a fixed cost) and demand for 2: the next token uses an idle node: $0."""
+    _, costs = tiny_duals(tmp_instance, [(0, 0, 500_000)],
+                          owned={"usd_per_gpu_hour": 1.0, "min_nodes": 10, "max_nodes": 10})
+    assert costs.loc[costs["role"] == "decode", "usd_per_million_tokens"].item() == pytest.approx(0.0, abs=1e-9)
+
+
+def test_a_price_at_marginal_cost_gives_zero_contribution(tmp_instance):
+    """Serving 10 % more decode demand in the relaxed LP costs exactly the dual x the tokens
+    added; priced at that marginal cost, the extra tokens add revenue equal to their cost."""
+    rows = [(0, 0, 500_000)]
+    data, costs = tiny_duals(tmp_instance, rows, rental={"usd_per_gpu_hour": 1.0})
+    price = costs["usd_per_million_tokens"].item()
+
+    def relaxed_cost(output_tokens: int) -> float:
+        more = load_instance(tmp_instance(tiny_instance([(0, 0, output_tokens)], rental={"usd_per_gpu_hour": 1.0})))
+        model = solve(more, keep_model=True).model
+        marginal_costs(more, model)  # relaxes and re-solves the model in place
+        import pyomo.environ as pyo
+
+        return pyo.value(model.total_cost_usd)
+
+    added_mtok = 0.05
+    extra_cost = relaxed_cost(550_000) - relaxed_cost(500_000)
+    contribution = price * added_mtok - extra_cost
+    assert contribution == pytest.approx(0.0, abs=1e-9)
+
+
+def test_margins_command_writes_its_files(tmp_path):
+    out = tmp_path / "margins"
+    result = CliRunner().invoke(main, ["margins", str(REFERENCE_INSTANCE), "--volumes", "1e9,1e10", "--out", str(out)])
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "545.5 %" in result.output and "break-even volume" in result.output
+    for name in ("margins.json", "waterfall.png", "marginal_cost.csv", "marginal_cost.png"):
+        assert (out / name).stat().st_size > 0
+
+
+def test_a_margin_figure_without_source_or_assumption_flag_is_bad_input(tmp_path):
+    result = CliRunner().invoke(main, ["validate", str(REFERENCE_INSTANCE), "--set", "margins.people.assumption=false"])
+    assert result.exit_code == 2
+    assert "margins.people" in result.stderr and "source" in result.stderr
