@@ -7,7 +7,7 @@ RESULTS ?= results
 INSTANCE ?= instances/deepseek-2025-02-28.yaml
 
 .DEFAULT_GOAL := help
-.PHONY: help run test reproduce frontier mixed training reseller sweep validate clean
+.PHONY: help run test reproduce frontier mixed training reseller sweep margins validate clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -51,6 +51,10 @@ sweep: $(STAMP) ## the reference day's margin against output price and against v
 	$(BIN)/planner sweep sweeps/reference-output-price.yaml --out $(RESULTS)/sweeps/reference-output-price --workers $(WORKERS) --overwrite
 	$(BIN)/planner sweep sweeps/reference-volume.yaml --out $(RESULTS)/sweeps/reference-volume --workers $(WORKERS) --overwrite
 	@echo "files written under $(RESULTS)/sweeps/ (cases.csv, sweep.png, cases/*.json)"
+
+margins: $(STAMP) ## from the published 545 % to a real margin: waterfall, gross margins, marginal cost, break-even
+	$(BIN)/planner margins $(INSTANCE) --out $(RESULTS)/margins --overwrite
+	@echo "files written under $(RESULTS)/margins/"
 
 validate: $(STAMP) ## validate every shipped instance
 	@for f in instances/*.yaml; do $(BIN)/planner validate $$f || exit $$?; done
