@@ -18,7 +18,16 @@ from .files import write_atomic, write_text_atomic
 from .instance import PlanningData
 from .solve import SolveResult
 
-SUMMARY_FILES = ("summary.json", "schedule.csv", "allocation.csv", "plan.png", "report.md")
+SUMMARY_FILES = ("summary.json", "schedule.csv", "allocation.csv", "plan.png", "report.md", "timings.json")
+TIMING_KEYS = ("build_s", "solve_s", "wall_s")
+
+
+def split_timings(record: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """summary.json without the timings (byte-identical for the same input and options) and the
+    timings for timings.json."""
+    solver = dict(record.get("solver") or {})
+    timings = {k: solver.pop(k) for k in TIMING_KEYS if k in solver}
+    return {**record, "solver": solver}, {"instance": record.get("instance"), **timings}
 
 
 def summary(data: PlanningData, result: SolveResult, plan: Evaluation | None,
@@ -355,5 +364,7 @@ def write_plan(out: Path, data: PlanningData, record: dict[str, Any], plan: Eval
         paths.append(out / "training.csv")
     plan_chart(paths[3], data, plan, published_nodes, training)
     write_text_atomic(paths[4], report_markdown(data, record, plan))
-    write_text_atomic(paths[0], to_json(record))  # last: its presence marks a complete result
+    summary_only, timings = split_timings(record)
+    write_text_atomic(paths[5], to_json(timings))
+    write_text_atomic(paths[0], to_json(summary_only))  # last: its presence marks a complete result
     return paths

@@ -39,14 +39,40 @@ def solver_options(data: PlanningData, **overrides) -> SolverOptions:
     return replace(base, **{k: v for k, v in overrides.items() if v is not None})
 
 
-def highs_options(options: SolverOptions) -> dict:
-    """Keyword arguments of the Pyomo HiGHS interface; `random_seed` fixed so plans repeat."""
+def highs_options(options: SolverOptions, data: PlanningData | None = None) -> dict:
+    """Keyword arguments of the Pyomo HiGHS interface; `random_seed` fixed so plans repeat, and
+    the objective scaled by a power of two when its largest cost would strain HiGHS's tolerances."""
+    extra = {"random_seed": 0, "mip_rel_gap": options.mip_gap}
+    if data is not None:
+        exponent = objective_scale_exponent(data)
+        if exponent:
+            extra["user_objective_scale"] = exponent
     return {
         "time_limit": options.time_limit_s,
         "rel_gap": options.mip_gap,
         "threads": options.threads,
-        "solver_options": {"random_seed": 0, "mip_rel_gap": options.mip_gap},
+        "solver_options": extra,
     }
+
+
+def largest_cost_usd(data: PlanningData) -> float:
+    """The largest objective coefficient the model can have, from the data alone: the penalty on
+    a whole period's demand, an owned node for the horizon, a rented node-period, a job's value."""
+    weight = 1.0 / data.scenarios
+    demand = max(float(np.max(data.role_demand_mtok(m, r))) * p
+                 for m in data.served_models
+                 for r, p in (("prefill", data.penalties.unserved_input_usd_per_million_tokens),
+                              ("decode", data.penalties.unserved_output_usd_per_million_tokens)))
+    fleet = max(max(g.owned_usd_per_node_hour * data.horizon_hours, g.rental_usd_per_node_hour * data.period_hours * weight)
+                for g in data.node_types)
+    jobs = max((j.value_usd for j in data.training.jobs), default=0.0)
+    return max(demand * weight, fleet, jobs)
+
+
+def objective_scale_exponent(data: PlanningData, target: float = 1e6) -> int:
+    """HiGHS's user_objective_scale: 2^e brings the largest cost near `target` (0: no scaling)."""
+    largest = largest_cost_usd(data)
+    return -math.ceil(math.log2(largest / target)) if largest > target else 0
 
 
 @dataclass
@@ -97,7 +123,7 @@ def solve(data: PlanningData, options: SolverOptions | None = None, keep_model: 
         raise PlanningError("HiGHS is not available: install highspy (pip install highspy)")
     started = time.perf_counter()
     results = solver.solve(
-        model, raise_exception_on_nonoptimal_result=False, load_solutions=False, **highs_options(options)
+        model, raise_exception_on_nonoptimal_result=False, load_solutions=False, **highs_options(options, data)
     )
     solve_s = time.perf_counter() - started
     objective = results.incumbent_objective

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pyomo.environ as pyo
 
 from ..instance import PlanningData
@@ -10,6 +11,18 @@ from ..instance import PlanningData
 def _no_demand(data: PlanningData, m: str, r: str, t: int) -> bool:
     """The row is not needed: nothing to serve in that role and period."""
     return data.role_demand_mtok(m, r)[t] <= 0.0
+
+
+def _max_useful_units(data: PlanningData, m: str, g: str, r: str, t: int) -> int:
+    """A valid upper bound: no more units of type g than g alone needs for all of the period's
+    demand, its TTFT floor and its availability floor (more would only add cost)."""
+    alone = np.ceil(data.role_demand_mtok(m, r)[t] / data.unit_capacity_mtok[(m, g, r)][t] - 1e-9)
+    floors = [alone]
+    if r == "prefill":
+        floors.append(data.min_prefill_units[(m, g)][t])
+    if data.availability_units:
+        floors.append(data.availability_units[(m, g, r)][t])
+    return int(max(floors))
 
 
 def add_serving_capacity(model: pyo.ConcreteModel, data: PlanningData) -> None:
@@ -26,9 +39,13 @@ def add_serving_capacity(model: pyo.ConcreteModel, data: PlanningData) -> None:
     p_r D_{m,r,t}. Unserved tokens are s_{m,r,t} D_{m,r,t}. The row's dual divided by
     D_{m,r,t} is the marginal cost of a million tokens in $.
 
+    **Bounds** 0 <= x_{m,g,r,t} <= max(ceil(D_{m,r,t} / c_{m,g,r,t}), TTFT and availability floors):
+    type g alone never needs more (_max_useful_units); a valid bound that cuts the search.
+
     **Expression** serving_nodes_{g,t} = sum_{(m,g,r)} u_{m,g,r} x_{m,g,r,t}.
     """
-    model.serving_units = pyo.Var(model.UNIT_KINDS, model.PERIODS, within=pyo.NonNegativeIntegers)
+    model.serving_units = pyo.Var(model.UNIT_KINDS, model.PERIODS, within=pyo.NonNegativeIntegers,
+                                  bounds=lambda mdl, m, g, r, t: (0, _max_useful_units(data, m, g, r, t)))
     model.unserved_share = pyo.Var(model.SERVED_MODELS, model.ROLES, model.PERIODS, bounds=(0.0, 1.0))
 
     def serving_capacity_rule(mdl, m, r, t):
