@@ -134,6 +134,7 @@ def generate(case: Case, folder: Path) -> Path:
 
 def timed_solve(data, relax: bool) -> dict:
     """Build, hand off and solve in this process; the LP relaxation when `relax`."""
+    import highspy
     import pyomo.environ as pyo
     from pyomo.contrib.solver.common.factory import SolverFactory
 
@@ -148,6 +149,7 @@ def timed_solve(data, relax: bool) -> dict:
                 var.domain = pyo.Reals
                 var.setlb(lower)
                 var.setub(upper)
+    highspy.Highs.resetThreadScheduler(False)  # as planner.solve does: thread counts differ between cases
     results = SolverFactory("highs").solve(model, load_solutions=False, raise_exception_on_nonoptimal_result=False,
                                            **highs_options(options, data))
     wall = float(results.timing_info.wall_time)

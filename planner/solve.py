@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Mapping
 
+import highspy
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
@@ -121,6 +122,9 @@ def solve(data: PlanningData, options: SolverOptions | None = None, keep_model: 
     solver = SolverFactory("highs")
     if not solver.available():
         raise PlanningError("HiGHS is not available: install highspy (pip install highspy)")
+    # HiGHS keeps one thread scheduler per process and refuses a solve that asks for another
+    # thread count ("unknown" status): start each solve with a fresh scheduler.
+    highspy.Highs.resetThreadScheduler(False)
     started = time.perf_counter()
     results = solver.solve(
         model, raise_exception_on_nonoptimal_result=False, load_solutions=False, **highs_options(options, data)

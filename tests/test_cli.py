@@ -24,3 +24,12 @@ def test_solve_reference_day_writes_every_file_and_prints_the_comparison(tmp_pat
     assert summary["nodes"]["mean"] < 226.75
     assert summary["nodes"]["peak"] <= 278
     assert summary["unserved_tokens"]["output"] == 0
+
+
+def test_solves_with_different_thread_counts_in_one_process(tmp_path):
+    """HiGHS keeps one thread scheduler per process; planner resets it before every solve."""
+    from planner.api import solve_instance
+
+    for threads in (1, 2, 1):
+        outcome = solve_instance(REFERENCE_INSTANCE, threads=threads)
+        assert outcome.result.status == "optimal", threads
