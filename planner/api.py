@@ -13,8 +13,13 @@ from . import reference as ref
 from .economics import Evaluation, evaluate, evaluate_plan, published_allocation
 from .errors import NO_VALUE, InputError
 from .instance import PlanningData, load_instance
-from .report import summary, write_plan
+from .diagnosis import diagnose
+from .files import write_text_atomic
+from .report import summary, to_json, write_plan
 from .solve import SolveResult, SolverOptions, solve, solver_options
+
+
+INFEASIBLE = ("provenInfeasible", "infeasibleOrUnbounded")
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,10 @@ def solve_data(data: PlanningData, options: SolverOptions, out: str | Path | Non
     result = solve(data, options)
     plan = evaluate_plan(data, result.tables) if result.has_plan else None
     record = summary(data, result, plan, comparison.record if comparison else None, time.perf_counter() - started)
+    if result.termination in INFEASIBLE:
+        record["diagnosis"] = diagnose(data, options)
+        if out is not None:
+            write_text_atomic(Path(out) / "diagnosis.json", to_json(record["diagnosis"]))
     published_nodes = comparison.nodes if comparison else None
     paths: tuple[Path, ...] = ()
     if out is not None and plan is not None:

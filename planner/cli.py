@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 import re
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -14,7 +16,7 @@ from . import reference as ref
 from .errors import InputError, PlanningError
 from .files import write_atomic
 from .report import text_table, to_json
-from .solve import no_plan_reason
+from .solve import interrupt_handler, no_plan_reason
 from .files import write_text_atomic
 
 EXIT_NO_PLAN = 1
@@ -28,6 +30,8 @@ class PlannerGroup(click.Group):
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         """click's main, with usage errors (a bad option or argument) as one `error:` line, exit 2."""
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, interrupt_handler)
         try:
             returned = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
             code = returned if isinstance(returned, int) else 0
@@ -106,7 +110,14 @@ def solve(instance: Path, out: Path | None, overwrite: bool, time_limit, mip_gap
     from .report import printed_summary
 
     if outcome.plan is None:
-        raise PlanningError(no_plan_reason(outcome.result))
+        reason = no_plan_reason(outcome.result)
+        if "diagnosis" in outcome.summary:
+            from .diagnosis import message
+
+            reason = f"{message(outcome.summary['diagnosis'])} ({reason})"
+            if out is not None:
+                reason += f"; the diagnosis is in {out / 'diagnosis.json'}"
+        raise PlanningError(reason)
     click.echo(to_json(outcome.summary) if as_json else printed_summary(outcome.summary), nl=not as_json)
     if outcome.result.status != "optimal":
         click.echo(f"note: the solver stopped at its limit; the plan is within {_gap(outcome)} of optimal", err=True)

@@ -83,7 +83,7 @@ def _with_header(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
 
 def _integers(path: Path, frame: pd.DataFrame, column: str, row_of: dict[int, int]) -> np.ndarray:
     values = pd.to_numeric(frame[column].str.strip(), errors="coerce")
-    bad = values.isna() | (values != values.round())
+    bad = values.isna() | ~np.isfinite(values.astype(float)) | (values != values.round())
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise InputError(path, f"data row {row_of[i]}, {column}", frame[column].iloc[i], "must be a whole number")

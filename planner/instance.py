@@ -143,6 +143,7 @@ class DemandFile(Strict):
 class Penalties(Strict):
     unserved_input_usd_per_million_tokens: NonNegative = 1000.0
     unserved_output_usd_per_million_tokens: NonNegative = 1000.0
+    allow_unserved: bool = True  # false: every token served at its SLO, a hard limit (diagnosed if it cannot hold)
 
 
 class SolverSettings(Strict):

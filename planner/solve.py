@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 import time
 from dataclasses import dataclass, field, replace
 from typing import Mapping
@@ -17,6 +18,16 @@ from pyomo.contrib.solver.common.results import TerminationCondition
 from .errors import PlanningError
 from .formulation import build_model
 from .instance import PlanningData
+
+
+#: Set by the command line's SIGINT handler: HiGHS catches Ctrl-C itself and returns an 'error'
+#: status, so solve() re-raises the interrupt when it sees this.
+INTERRUPTED = threading.Event()
+
+
+def interrupt_handler(signum, frame) -> None:
+    INTERRUPTED.set()
+    raise KeyboardInterrupt
 
 
 @dataclass(frozen=True)
@@ -130,6 +141,8 @@ def solve(data: PlanningData, options: SolverOptions | None = None, keep_model: 
         model, raise_exception_on_nonoptimal_result=False, load_solutions=False, **highs_options(options, data)
     )
     solve_s = time.perf_counter() - started
+    if INTERRUPTED.is_set():  # HiGHS stops on Ctrl-C and returns; the interrupt is the caller's
+        raise KeyboardInterrupt
     objective = results.incumbent_objective
     has_incumbent = objective is not None and results.solution_status.name in ("optimal", "feasible")
     status = _STATUS.get(results.termination_condition, "no_plan") if has_incumbent else "no_plan"
@@ -251,8 +264,8 @@ def _segments(periods: list[int]) -> list[tuple[int, ...]]:
 def no_plan_reason(result: SolveResult) -> str:
     """Why a solve gave no plan, in words a planner can act on."""
     if result.termination in ("provenInfeasible", "infeasibleOrUnbounded"):
-        return ("the hard limits cannot all hold: the required training jobs do not fit in the fleet's "
-                "limits (owned and rental max_nodes) with the demand served or priced (HiGHS: "
+        return ("the hard limits cannot all hold: tokens that must be served (penalties.allow_unserved false), "
+                "TTFT targets, required training jobs and the fleet's max_nodes conflict (HiGHS: "
                 f"{result.termination}, after {result.solve_s:.1f} s)")
     return (f"HiGHS stopped with '{result.termination}' before finding a plan (after {result.solve_s:.1f} s); "
             "raise --time-limit")

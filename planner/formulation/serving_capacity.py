@@ -37,7 +37,8 @@ def add_serving_capacity(model: pyo.ConcreteModel, data: PlanningData) -> None:
     mix, output tokens for decode; see instance._unit_capacity_mtok); D_{m,r,t} the demand in
     million tokens; 0 <= s_{m,r,t} <= 1 the unserved share, priced in the objective at
     p_r D_{m,r,t}. Unserved tokens are s_{m,r,t} D_{m,r,t}. The row's dual divided by
-    D_{m,r,t} is the marginal cost of a million tokens in $.
+    D_{m,r,t} is the marginal cost of a million tokens in $. With penalties.allow_unserved false,
+    s = 0: every token must be served.
 
     **Bounds** 0 <= x_{m,g,r,t} <= max(ceil(D_{m,r,t} / c_{m,g,r,t}), TTFT and availability floors):
     type g alone never needs more (_max_useful_units); a valid bound that cuts the search.
@@ -62,6 +63,8 @@ def add_serving_capacity(model: pyo.ConcreteModel, data: PlanningData) -> None:
     model.serving_capacity = pyo.Constraint(
         model.SERVED_MODELS, model.ROLES, model.PERIODS, rule=serving_capacity_rule
     )
+    if not data.penalties.allow_unserved:  # shortfall not allowed: s = 0, a hard limit
+        model.unserved_share.fix(0.0)
 
     def serving_nodes_rule(mdl, g, t):
         return sum(data.unit_nodes[(m, gg, r)] * mdl.serving_units[m, gg, r, t]

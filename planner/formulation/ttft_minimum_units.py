@@ -40,6 +40,8 @@ def add_ttft_minimum_units(model: pyo.ConcreteModel, data: PlanningData) -> None
         return pools + mdl.ttft_shortfall_share[m, t] >= 1.0
 
     model.ttft_minimum_units = pyo.Constraint(model.SERVED_MODELS, model.PERIODS, rule=rule)
+    if not data.penalties.allow_unserved:  # the SLO is a hard limit too
+        model.ttft_shortfall_share.fix(0.0)
     penalty = data.penalties.unserved_input_usd_per_million_tokens
     model.ttft_shortfall_usd = pyo.Expression(expr=sum(
         penalty / data.scenarios * data.role_demand_mtok(m, "prefill")[t] * model.ttft_shortfall_share[m, t]
