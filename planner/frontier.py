@@ -16,9 +16,9 @@ import pandas as pd
 
 from .api import solve_data
 from .errors import InputError
-from .files import write_atomic
 from .instance import load_instance
 from .solve import solver_options
+from .report import pyplot, save_figure
 
 FRONTIER_COLUMNS = (
     "decode_tokens_per_s_per_user", "ttft_s", "status", "cost_usd", "nodes_mean", "nodes_peak",
@@ -93,10 +93,7 @@ def slo_frontier(instance: str | Path, served_model: str, speeds: Sequence[float
 
 def frontier_chart(path: Path, frame: pd.DataFrame, title: str) -> None:
     """Cost per day and per million output tokens against promised speed, a line per TTFT target."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), dpi=110)
     for ttft, group in frame[frame["status"].isin(["optimal", "time_limit"])].groupby(
@@ -112,9 +109,7 @@ def frontier_chart(path: Path, frame: pd.DataFrame, title: str) -> None:
         ax.grid(alpha=0.3)
     left.legend(fontsize=8)
     fig.suptitle(title)
-    fig.tight_layout()
-    write_atomic(path, lambda tmp: fig.savefig(tmp, format="png"))
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def display_rows(frame: pd.DataFrame) -> tuple[list[tuple[str, ...]], tuple[str, ...]]:

@@ -28,7 +28,7 @@ from .margin_assumptions import MarginAssumptions
 from .failures import Failures, min_units_for_availability, spare_nodes, unit_availability
 from .scenarios import Scenarios, multipliers, read_scenario_csv, scenario_demand
 from .training import Training, TrainingData, compile_training
-from .validation import Prices, Strict, validate
+from .validation import Prices, Strict, iso_with_offset, validate
 
 ROLES = ("prefill", "decode")
 SECONDS_PER_HOUR = 3600.0
@@ -52,13 +52,7 @@ class Horizon(Strict):
     @field_validator("start")
     @classmethod
     def _iso_with_offset(cls, value: str) -> str:
-        try:
-            moment = dt.datetime.fromisoformat(value)
-        except ValueError:
-            raise ValueError("must be an ISO 8601 date-time such as 2025-02-27T12:00:00+08:00") from None
-        if moment.tzinfo is None:
-            raise ValueError("needs a UTC offset (+08:00): price windows use its local clock")
-        return value
+        return iso_with_offset(value)
 
 
 class Owned(Strict):

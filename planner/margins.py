@@ -17,6 +17,7 @@ import pyomo.environ as pyo
 from .economics import Evaluation, cost_profit_margin
 from .instance import TOKENS_PER_MTOK, PlanningData, window_share
 from .margin_assumptions import MarginAssumptions, Ownership
+from .report import pyplot, save_figure
 
 WATERFALL_STEPS = ("model_mix", "paid_share", "night_discount", "power", "bandwidth", "people", "ownership")
 HOURS_PER_YEAR = 8760.0
@@ -180,12 +181,7 @@ def gross_margins_by_price_list(data: PlanningData, plan: Evaluation, a: MarginA
 
 def waterfall_chart(path, columns: dict[str, list[Step]], title: str) -> None:
     """Cost-profit margin after each step, one panel per schedule."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from .files import write_atomic
+    plt = pyplot()
 
     fig, axes = plt.subplots(1, len(columns), figsize=(6.5 * len(columns), 4.6), dpi=110, squeeze=False)
     for ax, (label, steps) in zip(axes[0], columns.items()):
@@ -201,19 +197,12 @@ def waterfall_chart(path, columns: dict[str, list[Step]], title: str) -> None:
         ax.set_title(label)
         ax.grid(axis="y", alpha=0.3)
     fig.suptitle(title)
-    fig.tight_layout()
-    write_atomic(path, lambda tmp: fig.savefig(tmp, format="png"))
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def marginal_cost_chart(path, data: PlanningData, costs: pd.DataFrame, a: MarginAssumptions, title: str) -> None:
     """Marginal cost of output and input tokens per hour against the output price schedule."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from .files import write_atomic
+    plt = pyplot()
 
     x = np.arange(data.horizon_periods) * data.period_hours
     fig, ax = plt.subplots(figsize=(10, 4.2), dpi=110)
@@ -236,9 +225,7 @@ def marginal_cost_chart(path, data: PlanningData, costs: pd.DataFrame, a: Margin
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
     ax.set_title(title)
-    fig.tight_layout()
-    write_atomic(path, lambda tmp: fig.savefig(tmp, format="png"))
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def study(instance, overrides=(), volumes=(), **solver: Any) -> dict[str, Any]:

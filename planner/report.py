@@ -16,7 +16,7 @@ from tabulate import tabulate
 from .economics import Evaluation
 from .files import write_atomic, write_text_atomic
 from .instance import PlanningData
-from .solve import SolveResult
+from .solve import SolveResult, consecutive_runs
 
 SUMMARY_FILES = ("summary.json", "schedule.csv", "allocation.csv", "plan.png", "report.md", "timings.json")
 TIMING_KEYS = ("build_s", "solve_s", "wall_s")
@@ -259,7 +259,7 @@ def training_rows(data: PlanningData, tables: dict[str, pd.DataFrame]) -> pd.Dat
         active = group.sort_values("period")
         periods = active.loc[active["harvest_nodes"] > 0, "period"].tolist()
         price = data.training.harvest[g].usd_per_node_hour
-        for window in _runs(periods):
+        for window in consecutive_runs(periods):
             nodes = active.set_index("period").loc[list(window)]
             lost = data.training.switch_share * nodes["opened_nodes"].sum()
             node_hours = float(nodes["harvest_nodes"].sum()) * data.period_hours
@@ -274,25 +274,30 @@ def training_rows(data: PlanningData, tables: dict[str, pd.DataFrame]) -> pd.Dat
     return pd.DataFrame(rows, columns=columns)
 
 
-def _runs(periods: list[int]) -> list[list[int]]:
-    """Consecutive runs: [1, 2, 3, 7, 8] -> [[1, 2, 3], [7, 8]]."""
-    out: list[list[int]] = []
-    for t in periods:
-        if out and t == out[-1][-1] + 1:
-            out[-1].append(t)
-        else:
-            out.append([t])
-    return out
+def pyplot():
+    """matplotlib's pyplot on the Agg backend (no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(fig, path: Path) -> None:
+    """Lay out, write atomically as PNG, and close a figure."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    write_atomic(path, lambda tmp: fig.savefig(tmp, format="png"))
+    plt.close(fig)
 
 
 def plan_chart(path: Path, data: PlanningData, plan: Evaluation, published: np.ndarray | None,
                training: pd.DataFrame | None = None) -> None:
     """Nodes by role per period (stacked steps); the published steps as a line when given; with
     training, a Gantt chart of jobs and harvest windows below, on the same time axis."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     s = plan.schedule
     periods = data.horizon_periods
@@ -329,9 +334,7 @@ def plan_chart(path: Path, data: PlanningData, plan: Evaluation, published: np.n
     ax.set_title(f"{data.name}: nodes by role (mean in service {s['serving_nodes'].mean():.2f}{over})")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.04 if gantt else -0.14), ncols=5, fontsize=8, frameon=False)
     ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    write_atomic(path, lambda tmp: fig.savefig(tmp, format="png"))
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def _gantt(ax, training: pd.DataFrame, data: PlanningData) -> None:

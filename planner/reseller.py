@@ -22,9 +22,9 @@ import pandas as pd
 from .api import PlanOutcome, solve_data
 from .errors import InputError
 from .failures import unit_availability
-from .files import write_atomic
 from .instance import ROLES, TOKENS_PER_MTOK, PlanningData, load_instance
 from .solve import solver_options
+from .report import pyplot, save_figure
 
 
 def full_use_nodes(data: PlanningData) -> float:
@@ -205,10 +205,7 @@ def break_even_volume(sweep: pd.DataFrame) -> float | None:
 
 
 def scale_chart(path: Path, sweep: pd.DataFrame, break_even: float | None, title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     solved = sweep.dropna(subset=["provisioning_ratio"])
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), dpi=110)
@@ -227,6 +224,4 @@ def scale_chart(path: Path, sweep: pd.DataFrame, break_even: float | None, title
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle(title)
-    fig.tight_layout()
-    write_atomic(path, lambda tmp: fig.savefig(tmp, format="png"))
-    plt.close(fig)
+    save_figure(fig, path)

@@ -228,7 +228,7 @@ def job_table(model: pyo.ConcreteModel, data: PlanningData) -> pd.DataFrame:
         else:
             starts = [t for t in job.starts() if round(pyo.value(model.job_start[job.name, t])) == 1]
             running = list(range(starts[0], starts[0] + job.periods)) if starts else []
-        for i, segment in enumerate(_segments(running) if done else [()]):
+        for i, segment in enumerate(consecutive_runs(running) if done else [()]):
             rows.append({"job": job.name, "node_type": job.node_type, "gang_nodes": job.gang_nodes,
                          "done": done, "first_period": segment[0] if segment else None,
                          "last_period": segment[-1] if segment else None,
@@ -250,7 +250,7 @@ def harvest_table(model: pyo.ConcreteModel, data: PlanningData) -> pd.DataFrame:
     return table
 
 
-def _segments(periods: list[int]) -> list[tuple[int, ...]]:
+def consecutive_runs(periods: list[int]) -> list[tuple[int, ...]]:
     """[3, 4, 5, 8, 9] -> [(3, 4, 5), (8, 9)]."""
     out: list[list[int]] = []
     for t in periods:

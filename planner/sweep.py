@@ -31,6 +31,7 @@ from pydantic import Field
 from .errors import InputError
 from .files import read_yaml_mapping, write_atomic, write_text_atomic
 from .validation import Strict, validate
+from .report import pyplot, save_figure
 
 #: Summary figures copied into the aggregate table (dotted paths into summary.json).
 DEFAULT_METRICS = (
@@ -280,10 +281,7 @@ def _isolate(sweep: Sweep, store: ResultStore, cases: list[Case], solver: dict[s
 
 
 def sweep_chart(path: Path, table: pd.DataFrame, chart: Chart, title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     ok = table[table["run"] == "ok"].sort_values(chart.x)
     fig, axes = plt.subplots(1, len(chart.y), figsize=(5.2 * len(chart.y), 4), dpi=110, squeeze=False)
@@ -295,9 +293,7 @@ def sweep_chart(path: Path, table: pd.DataFrame, chart: Chart, title: str) -> No
             ax.set_xscale("log")
         ax.grid(alpha=0.3)
     fig.suptitle(chart.title or title)
-    fig.tight_layout()
-    write_atomic(path, lambda tmp: fig.savefig(tmp, format="png"))
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def cases_per_minute(started: float, cases: int) -> float:

@@ -16,7 +16,7 @@ import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
 from .errors import InputError
-from .validation import Strict
+from .validation import Strict, iso_with_offset
 
 _Name = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_@+-]*$")]
 _NonNegative = Annotated[float, Field(ge=0)]
@@ -46,15 +46,7 @@ class TrainingJob(Strict):
     @field_validator("earliest_start", "deadline")
     @classmethod
     def _iso_with_offset(cls, value: str | None) -> str | None:
-        if value is None:
-            return value
-        try:
-            moment = dt.datetime.fromisoformat(value)
-        except ValueError:
-            raise ValueError("must be an ISO 8601 date-time such as 2025-02-28T00:00:00+08:00") from None
-        if moment.tzinfo is None:
-            raise ValueError("needs a UTC offset (+08:00)")
-        return value
+        return value if value is None else iso_with_offset(value)
 
 
 class Harvest(Strict):

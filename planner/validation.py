@@ -23,6 +23,19 @@ class Prices(Strict):
     output: Annotated[float, Field(ge=0)]
 
 
+def iso_with_offset(value: str) -> str:
+    """An ISO 8601 date-time with a UTC offset (local clocks come from it), or ValueError."""
+    import datetime as dt
+
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError("must be an ISO 8601 date-time such as 2025-02-27T12:00:00+08:00") from None
+    if moment.tzinfo is None:
+        raise ValueError("needs a UTC offset (+08:00): local clocks come from it")
+    return value
+
+
 _PROBLEMS = {
     "extra_forbidden": "unknown key",
     "missing": "required field is missing",
