@@ -183,9 +183,14 @@ def mps_floor(model, folder: Path, options) -> dict:
     return {"mps_write_s": write_s, "mps_read_s": read_s, "mps_solve_s": highs.getRunTime()}
 
 
-_CHILD = ("import atexit, resource, runpy, sys\n"
+# The child's own peak: VmHWM of /proc/self/status (ru_maxrss would carry the benchmark
+# process's own peak across fork and exec).
+_CHILD = ("import atexit, runpy, sys\n"
           "memory = sys.argv.pop(1)\n"
-          "atexit.register(lambda: open(memory, 'w').write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)))\n"
+          "def peak():\n"
+          "    line = next(l for l in open('/proc/self/status') if l.startswith('VmHWM'))\n"
+          "    open(memory, 'w').write(line.split()[1])\n"
+          "atexit.register(peak)\n"
           "runpy.run_module('planner.cli', run_name='__main__')\n")
 
 
