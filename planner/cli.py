@@ -305,7 +305,8 @@ def reseller(instance: Path, volumes: str, oos_scenarios: int, oos_seed, out: Pa
             rs.scale_chart(out / "scale.png", sweep, record["scale"]["break_even_output_tokens_per_day"],
                            f"{result.plan.data.name}: fleet and margin against volume")
         write_text_atomic(out / "reseller.json", to_json(record))
-        click.echo(f"wrote reseller.json, scale.csv, scale.png and the plan's files to {out}")
+        scale_files = "scale.csv, scale.png, " if sweep is not None else ""
+        click.echo(f"wrote reseller.json, {scale_files}and the plan's files to {out}")
 
 
 def reseller_text(name: str, r: dict) -> str:

@@ -1,10 +1,10 @@
 """Why there is no plan: a minimum-violation solve that says which periods, roles and jobs
 cannot hold, by how much, and which limits bind there.
 
-When the hard limits (no unserved tokens, TTFT targets, required training jobs, fleet maximums)
-cannot all hold, the instance is solved again with every hard limit made soft at a violation
-price far above any cost: unserved tokens at $10^6 per million, required jobs optional with a
-value of $10^9. What that plan leaves unserved or unplaced is the least that must give.
+When the hard limits (no unserved tokens, TTFT targets, required training jobs, the scenario
+SLO share, fleet maximums) cannot all hold, the instance is solved again with every hard limit
+made soft at a violation price far above any cost: unserved tokens at $10^6 per million,
+required jobs optional with a value of $10^9, no chance constraint. What that plan leaves unserved or unplaced is the least that must give.
 """
 
 from __future__ import annotations
@@ -30,7 +30,9 @@ def relaxed(data: PlanningData) -> PlanningData:
     })
     jobs = tuple(dataclasses.replace(j, required=False, value_usd=REQUIRED_JOB_VALUE_USD) if j.required else j
                  for j in data.training.jobs)
-    return dataclasses.replace(data, penalties=penalties, training=dataclasses.replace(data.training, jobs=jobs))
+    spec = data.spec.model_copy(update={"scenarios": data.spec.scenarios.model_copy(update={"slo_share": None})})
+    return dataclasses.replace(data, spec=spec, penalties=penalties,
+                               training=dataclasses.replace(data.training, jobs=jobs))
 
 
 def diagnose(data: PlanningData, options: SolverOptions) -> dict[str, Any]:

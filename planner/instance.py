@@ -28,7 +28,7 @@ from .margin_assumptions import MarginAssumptions
 from .failures import Failures, min_units_for_availability, spare_nodes, unit_availability
 from .scenarios import Scenarios, multipliers, read_scenario_csv, scenario_demand
 from .training import Training, TrainingData, compile_training
-from .validation import Prices, Strict, iso_with_offset, validate
+from .validation import Prices, Strict, clock_time, iso_with_offset, validate
 
 ROLES = ("prefill", "decode")
 SECONDS_PER_HOUR = 3600.0
@@ -38,7 +38,6 @@ NonNegative = Annotated[float, Field(ge=0)]
 Positive = Annotated[float, Field(gt=0)]
 Count = Annotated[int, Field(ge=0)]
 Name = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_@+-]*$")]  # no dots: --set paths
-_CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -88,9 +87,7 @@ class PriceWindow(Strict):
     @field_validator("start", "end")
     @classmethod
     def _clock(cls, value: str) -> str:
-        if not _CLOCK.match(value):
-            raise ValueError("must be a clock time HH:MM (00:00 to 24:00)")
-        return value
+        return clock_time(value)
 
 
 class Deployment(Strict):

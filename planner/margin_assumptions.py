@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
 
-from .validation import Prices, Strict
+from .validation import Prices, Strict, clock_time
 
 _NonNegative = Annotated[float, Field(ge=0)]
 _Share = Annotated[float, Field(ge=0, le=1)]
@@ -48,11 +48,7 @@ class NightDiscount(_Sourced):
     @field_validator("start", "end")
     @classmethod
     def _clock(cls, value: str) -> str:
-        hours, _, minutes = value.partition(":")
-        if not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2 and
-                (int(hours) < 24 and int(minutes) < 60 or value == "24:00")):
-            raise ValueError("must be a clock time HH:MM (00:00 to 24:00)")
-        return value
+        return clock_time(value)
     v3_price_factor: _Share
     r1_price_factor: _Share
 

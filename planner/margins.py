@@ -137,7 +137,9 @@ def marginal_costs(data: PlanningData, model: pyo.ConcreteModel) -> pd.DataFrame
     The solved model's owned fleet is fixed; serving units, rented nodes and every other
     integer are relaxed to continuous values, and the LP re-solved for the duals of the
     serving_capacity rows. Those rows are divided by their demand D (RHS 1), so the marginal
-    cost per million tokens is dual / D. (With the units themselves fixed, a row's dual would be
+    cost per million tokens is dual / D (times S with S equally likely scenarios, whose rows
+    carry 1/S of the objective). The availability and TTFT floors grow with demand (to first
+    order in proportion), so their rows' duals are added: when a floor binds, it carries the cost. (With the units themselves fixed, a row's dual would be
     0 or the unserved penalty: the LP would only say whether the plan has slack.)
     """
     from pyomo.contrib.solver.common.factory import SolverFactory
@@ -155,9 +157,16 @@ def marginal_costs(data: PlanningData, model: pyo.ConcreteModel) -> pd.DataFrame
     results.solution_loader.load_vars()
     duals = results.solution_loader.get_duals()
     rows = []
+    floors = [getattr(model, name) for name in ("availability_units", "ttft_minimum_units") if hasattr(model, name)]
     for (m, r, t), con in model.serving_capacity.items():
         demand = data.role_demand_mtok(m, r)[t]
-        rows.append({"served_model": m, "role": r, "period": t, "usd_per_million_tokens": duals.get(con, 0.0) / demand})
+        dual = duals.get(con, 0.0)
+        for rows_of_floor in floors:  # floors that scale with demand carry part of the cost
+            key = (m, r, t) if rows_of_floor.name == "availability_units" else ((m, t) if r == "prefill" else None)
+            if key is not None and key in rows_of_floor:
+                dual += duals.get(rows_of_floor[key], 0.0)
+        rows.append({"served_model": m, "role": r, "period": t,
+                     "usd_per_million_tokens": dual * data.scenarios / demand})
     return pd.DataFrame(rows)
 
 

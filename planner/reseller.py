@@ -58,11 +58,12 @@ def provisioning(data: PlanningData, summary: dict[str, Any]) -> dict[str, float
     }
 
 
-def with_fixed_fleet(summary: dict[str, Any]) -> list[str]:
-    """--set overrides that fix the owned (leased) fleet at a plan's."""
+def with_fixed_fleet(summary: dict[str, Any], data: PlanningData) -> list[str]:
+    """--set overrides that fix the owned (leased) fleet at a plan's, for types that can be owned."""
     out = []
     for g, n in summary["fleet"]["owned"].items():
-        out += [f"node_types.{g}.owned.min_nodes={int(n)}", f"node_types.{g}.owned.max_nodes={int(n)}"]
+        if data.spec.node_types[g].owned is not None:
+            out += [f"node_types.{g}.owned.min_nodes={int(n)}", f"node_types.{g}.owned.max_nodes={int(n)}"]
     return out
 
 
@@ -114,15 +115,15 @@ def study(instance: str | Path, overrides: Sequence[str] = (), oos_seed: int | N
     if plan.plan is None:
         return ResellerStudy(plan, {"status": plan.summary["status"]})
     mean_plan = solve_with(instance, overrides, MEAN_DEMAND, solver)
-    mean_on_scenarios = solve_with(instance, overrides, with_fixed_fleet(mean_plan.summary), solver)
+    mean_on_scenarios = solve_with(instance, overrides, with_fixed_fleet(mean_plan.summary, data), solver)
     # The value of the stochastic solution, with misses priced rather than limited, so that the
     # mean-demand fleet always has a score: EEV - RP on the same scenarios.
     penalty_only = ["scenarios.slo_share=null"]
     rp_priced = solve_with(instance, overrides, penalty_only, solver)
-    eev_priced = solve_with(instance, overrides, [*penalty_only, *with_fixed_fleet(mean_plan.summary)], solver)
+    eev_priced = solve_with(instance, overrides, [*penalty_only, *with_fixed_fleet(mean_plan.summary, data)], solver)
     seed = data.spec.scenarios.seed + 1000 if oos_seed is None else oos_seed
     fresh = [f"scenarios.seed={seed}", f"scenarios.count={oos_scenarios}", "scenarios.slo_share=null",
-             *with_fixed_fleet(plan.summary)]
+             *with_fixed_fleet(plan.summary, data)]
     outside = solve_with(instance, overrides, fresh, solver)
     rp, eev = rp_priced.result.objective_usd, eev_priced.result.objective_usd
     record = {

@@ -70,7 +70,9 @@ def read_scenario_csv(path: Path, served_models: Sequence[str], periods: int) ->
     if bad.to_numpy().any():
         row, col = np.argwhere(bad.to_numpy())[0]
         name = numbers.columns[col]
-        raise InputError(path, f"data row {row + 1}, {name}", frame[name].iloc[row], "must be a finite number >= 0")
+        raise InputError(path, f"data row {row + 1}, {name}", str(frame[name].iloc[row]), "must be a finite number >= 0")
+    if frame.empty:
+        raise InputError(path, "(rows)", NO_VALUE, "the scenario table has no rows")
     count = int(numbers["scenario"].max()) + 1
     out = {c: np.full((len(served_models), count * periods), np.nan) for c in TOKEN_COLUMNS}
     index = {m: k for k, m in enumerate(served_models)}
@@ -81,6 +83,12 @@ def read_scenario_csv(path: Path, served_models: Sequence[str], periods: int) ->
         if not 0 <= row.period < periods:
             raise InputError(path, f"data row {i + 1}, period", row.period, f"outside the horizon 0..{periods - 1}")
         column = int(row.scenario) * periods + int(row.period)
+        if not np.isnan(out["input_tokens"][index[model], column]):
+            raise InputError(path, f"data row {i + 1}, period", int(row.period),
+                             f"duplicate row for scenario {int(row.scenario)} and served model {model!r}")
+        if row.input_cache_hit_tokens > row.input_tokens:
+            raise InputError(path, f"data row {i + 1}, input_cache_hit_tokens", float(row.input_cache_hit_tokens),
+                             f"more than input_tokens ({float(row.input_tokens):g})")
         for c in TOKEN_COLUMNS:
             out[c][index[model], column] = getattr(row, c)
     missing = np.argwhere(np.isnan(out["input_tokens"]))

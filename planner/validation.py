@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -21,6 +22,16 @@ class Prices(Strict):
     input_cache_hit: Annotated[float, Field(ge=0)]
     input_cache_miss: Annotated[float, Field(ge=0)]
     output: Annotated[float, Field(ge=0)]
+
+
+_CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
+
+
+def clock_time(value: str) -> str:
+    """A daily clock time HH:MM from 00:00 to 24:00, or ValueError."""
+    if not _CLOCK.match(value):
+        raise ValueError("must be a clock time HH:MM (00:00 to 24:00)")
+    return value
 
 
 def iso_with_offset(value: str) -> str:
