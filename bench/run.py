@@ -14,7 +14,6 @@ and the published schedule where the instance names it. Writes results/bench/ben
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import resource  # noqa: F401 - used by the child process

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .instance import ROLES, TOKENS_PER_MTOK, PlanningData
+from .instance import TOKENS_PER_MTOK, PlanningData
 from .solve import SolverOptions, solve
 
 VIOLATION_USD_PER_MILLION_TOKENS = 1e6

@@ -9,6 +9,7 @@ of WATERFALL_STEPS; every step is optional and says its source or that it is an 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd

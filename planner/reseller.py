@@ -22,7 +22,7 @@ import pandas as pd
 from .api import PlanOutcome, solve_data
 from .errors import InputError
 from .failures import unit_availability
-from .instance import ROLES, TOKENS_PER_MTOK, PlanningData, load_instance
+from .instance import ROLES, PlanningData, load_instance
 from .solve import solver_options
 from .report import pyplot, save_figure
 

@@ -7,7 +7,6 @@ import re
 import pytest
 
 from planner.profiles import load_profile
-from planner.slo import step_time_operating_points
 
 from .conftest import ROOT
 
