@@ -7,7 +7,7 @@ RESULTS ?= results
 INSTANCE ?= instances/deepseek-2025-02-28.yaml
 
 .DEFAULT_GOAL := help
-.PHONY: help run test reproduce frontier mixed training reseller sweep margins validate clean
+.PHONY: help run test reproduce frontier mixed training reseller sweep margins bench validate clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -55,6 +55,10 @@ sweep: $(STAMP) ## the reference day's margin against output price and against v
 margins: $(STAMP) ## from the published 545 % to a real margin: waterfall, gross margins, marginal cost, break-even
 	$(BIN)/planner margins $(INSTANCE) --out $(RESULTS)/margins --overwrite
 	@echo "files written under $(RESULTS)/margins/"
+
+bench: $(STAMP) ## the quick tier of the benchmark suite (python -m bench.run --tier full for all of it)
+	$(BIN)/python -m bench.run --tier quick --out $(RESULTS)/bench
+	@echo "files written under $(RESULTS)/bench/ (bench-quick.csv and .md); docs/performance.md has the full tier"
 
 validate: $(STAMP) ## validate every shipped instance
 	@for f in instances/*.yaml; do $(BIN)/planner validate $$f || exit $$?; done

@@ -241,3 +241,12 @@ def test_dask_scheduler_started_by_the_tool_listens_on_loopback():
     with dask_executor(1, None) as executor:
         address = executor._client.scheduler.address
     assert address.startswith("tcp://127.0.0.1:")
+
+
+def test_yaml_is_loaded_safely(tmp_path):
+    """A YAML tag that would build a Python object is refused as invalid YAML, not executed."""
+    path = tmp_path / "evil.yaml"
+    path.write_text("name: !!python/object/apply:os.system ['echo hacked']\n")
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert "not valid YAML" in one_error_line(result) and "hacked" not in result.output
