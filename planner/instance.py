@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Annotated, Any, Mapping, Sequence
+from typing import Annotated, Any, Literal, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -141,6 +141,7 @@ class SolverSettings(Strict):
     mip_gap: Annotated[float, Field(ge=0, le=1)] = 1e-4
     threads: Annotated[int, Field(ge=1, le=256)] = 1
     formulation: str = "default"
+    warm_start: Literal["auto", "none", "rounded_lp"] = "auto"  # auto: rounded_lp on large models
 
     @field_validator("formulation")
     @classmethod

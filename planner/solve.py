@@ -12,12 +12,12 @@ import highspy
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
-from pyomo.contrib.solver.common.factory import SolverFactory
 from pyomo.contrib.solver.common.results import TerminationCondition
 
 from .errors import PlanningError
 from .formulation import build_model
 from .instance import PlanningData
+from .warm_start import HighsWithStart, rounded_lp_start
 
 
 #: Set by the command line's SIGINT handler: HiGHS catches Ctrl-C itself and returns an 'error'
@@ -38,6 +38,11 @@ class SolverOptions:
     mip_gap: float = 1e-4
     threads: int = 1
     formulation: str = "default"
+    warm_start: str = "auto"
+
+
+#: With warm_start "auto", models with at least this many serving-unit variables get a MIP start.
+WARM_START_FROM_UNIT_VARIABLES = 20_000
 
 
 def solver_options(data: PlanningData, **overrides) -> SolverOptions:
@@ -47,8 +52,16 @@ def solver_options(data: PlanningData, **overrides) -> SolverOptions:
         mip_gap=data.solver.mip_gap,
         threads=data.solver.threads,
         formulation=data.solver.formulation,
+        warm_start=data.solver.warm_start,
     )
     return replace(base, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def wants_start(options: SolverOptions, model: pyo.ConcreteModel) -> bool:
+    """Whether to hand HiGHS the rounded-LP plan (warm_start.py) before it runs."""
+    if options.warm_start == "auto":
+        return len(model.serving_units) >= WARM_START_FROM_UNIT_VARIABLES
+    return options.warm_start == "rounded_lp"
 
 
 def highs_options(options: SolverOptions, data: PlanningData | None = None) -> dict:
@@ -130,13 +143,15 @@ def solve(data: PlanningData, options: SolverOptions | None = None, keep_model: 
     started = time.perf_counter()
     model = build_model(data, options.formulation)
     build_s = time.perf_counter() - started
-    solver = SolverFactory("highs")
+    solver = HighsWithStart()
     if not solver.available():
         raise PlanningError("HiGHS is not available: install highspy (pip install highspy)")
     # HiGHS keeps one thread scheduler per process and refuses a solve that asks for another
-    # thread count ("unknown" status): start each solve with a fresh scheduler.
-    highspy.Highs.resetThreadScheduler(False)
+    # thread count ("unknown" status): each solve starts with a fresh scheduler.
     started = time.perf_counter()
+    if wants_start(options, model):
+        solver.start = rounded_lp_start(model, options.time_limit_s / 4, options.threads)
+    highspy.Highs.resetThreadScheduler(False)
     results = solver.solve(
         model, raise_exception_on_nonoptimal_result=False, load_solutions=False, **highs_options(options, data)
     )

@@ -158,3 +158,23 @@ def test_rental_limit_caps_nodes_and_the_rest_is_unserved(tmp_instance):
     assert outcome.plan.schedule["decode_nodes"].tolist() == [2]
     assert outcome.summary["unserved_tokens"]["output"] == pytest.approx(180_000, abs=1)
     assert outcome.result.objective_usd == pytest.approx(2.0 + 180.0)
+
+
+def test_the_rounded_lp_start_is_feasible_and_changes_no_optimum(tmp_instance):
+    """The warm start (units of the LP rounded up, no training) is a complete feasible plan; with
+    it, HiGHS reaches the same optimum: the reference day's $83,424, the break-even case's $9.5."""
+    from planner.formulation import build_model
+    from planner.solve import solve, solver_options
+    from planner.warm_start import rounded_lp_start
+
+    from .conftest import REFERENCE_INSTANCE
+
+    reference = load_instance(REFERENCE_INSTANCE)
+    start = rounded_lp_start(build_model(reference), 10.0)
+    assert start is not None and len(start) > 0
+    forced = solve(reference, solver_options(reference, warm_start="rounded_lp"))
+    assert forced.objective_usd == pytest.approx(83_424)
+    raw = tiny_instance(output_only([0.9, 1.9, 1.9, 2.9]), owned={"usd_per_gpu_hour": 1.0},
+                        rental={"usd_per_gpu_hour": 1.5})
+    tiny = load_instance(tmp_instance(raw))
+    assert solve(tiny, solver_options(tiny, warm_start="rounded_lp")).objective_usd == pytest.approx(9.5)
