@@ -38,7 +38,7 @@ class SolverOptions:
     mip_gap: float = 1e-4
     threads: int = 1
     formulation: str = "default"
-    warm_start: str = "auto"
+    warm_start: str = "none"
 
 
 #: With warm_start "auto", models with at least this many serving-unit variables get a MIP start.

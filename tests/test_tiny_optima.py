@@ -161,7 +161,7 @@ def test_rental_limit_caps_nodes_and_the_rest_is_unserved(tmp_instance):
 
 
 def test_the_rounded_lp_start_is_feasible_and_changes_no_optimum(tmp_instance):
-    """The warm start (units of the LP rounded up, no training) is a complete feasible plan; with
+    """The warm start (units of the LP rounded up, no training; off by default) is a complete feasible plan; with
     it, HiGHS reaches the same optimum: the reference day's $83,424, the break-even case's $9.5."""
     from planner.formulation import build_model
     from planner.solve import solve, solver_options
