@@ -136,9 +136,11 @@ def _gap(outcome: api.PlanOutcome) -> str:
 def validate(instance: Path, overrides) -> None:
     """Check INSTANCE (and the files it names) without solving it."""
     data = api.validate_instance(instance, overrides)
-    tokens = {c: float(v.sum()) for c, v in data.demand_tokens.items()}
+    tokens = {c: float(v.sum()) / data.scenarios for c, v in data.demand_tokens.items()}
+    scenarios = f" x {data.scenarios} scenarios (tokens: their mean)" if data.scenarios > 1 else ""
     click.echo(
-        f"{instance}: valid. {data.periods} periods of {data.period_hours:g} h from {data.spec.horizon.start}; "
+        f"{instance}: valid. {data.horizon_periods} periods of {data.period_hours:g} h from {data.spec.horizon.start}"
+        f"{scenarios}; "
         f"served models {', '.join(data.served_models)}; node types {', '.join(data.node_type_names)}; "
         f"{tokens['input_tokens']:,.0f} input tokens ({tokens['input_cache_hit_tokens']:,.0f} cache hits), "
         f"{tokens['output_tokens']:,.0f} output tokens."
