@@ -280,7 +280,8 @@ def no_plan_reason(result: SolveResult) -> str:
     """Why a solve gave no plan, in words a planner can act on."""
     if result.termination in ("provenInfeasible", "infeasibleOrUnbounded"):
         return ("the hard limits cannot all hold: tokens that must be served (penalties.allow_unserved false), "
-                "TTFT targets, required training jobs and the fleet's max_nodes conflict (HiGHS: "
+                "TTFT targets, the scenarios' SLO share, required training jobs and the fleet's max_nodes "
+                "conflict (HiGHS: "
                 f"{result.termination}, after {result.solve_s:.1f} s)")
     return (f"HiGHS stopped with '{result.termination}' before finding a plan (after {result.solve_s:.1f} s); "
             "raise --time-limit")
