@@ -200,8 +200,6 @@ def break_even_volume(sweep: pd.DataFrame) -> float | None:
         if margins[i - 1] < 0 <= margins[i]:
             x0, x1 = np.log10(volumes[i - 1]), np.log10(volumes[i])
             return float(10 ** (x0 + (0 - margins[i - 1]) * (x1 - x0) / (margins[i] - margins[i - 1])))
-    if len(margins) and margins[0] >= 0:
-        return None
     return None
 
 
