@@ -27,7 +27,7 @@ from .margin_assumptions import MarginAssumptions
 from .failures import Failures, min_units_for_availability, spare_nodes, unit_availability
 from .scenarios import Scenarios, multipliers, read_scenario_csv, scenario_demand
 from .training import Training, TrainingData, compile_training
-from .validation import Prices, Strict, clock_time, iso_with_offset, validate
+from .validation import ClockWindow, Prices, Strict, iso_with_offset, validate
 
 ROLES = ("prefill", "decode")
 SECONDS_PER_HOUR = 3600.0
@@ -77,16 +77,9 @@ class NodeType(Strict):
     description: str = ""
 
 
-class PriceWindow(Strict):
+class PriceWindow(ClockWindow):
     name: str
-    start: str
-    end: str
     prices: Prices
-
-    @field_validator("start", "end")
-    @classmethod
-    def _clock(cls, value: str) -> str:
-        return clock_time(value)
 
 
 class Deployment(Strict):

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
-from .validation import Prices, Strict, clock_time
+from .validation import ClockWindow, Prices, Strict
 
 _NonNegative = Annotated[float, Field(ge=0)]
 _Share = Annotated[float, Field(ge=0, le=1)]
@@ -39,16 +39,9 @@ class PaidShare(_Sourced):
     paid_token_share: _Share
 
 
-class NightDiscount(_Sourced):
+class NightDiscount(_Sourced, ClockWindow):
     """Off-peak prices as a share of list, in a daily clock window (local clock of the horizon)."""
 
-    start: str
-    end: str
-
-    @field_validator("start", "end")
-    @classmethod
-    def _clock(cls, value: str) -> str:
-        return clock_time(value)
     v3_price_factor: _Share
     r1_price_factor: _Share
 

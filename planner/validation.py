@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import NO_VALUE, InputError
 
@@ -32,6 +32,19 @@ def clock_time(value: str) -> str:
     if not _CLOCK.match(value):
         raise ValueError("must be a clock time HH:MM (00:00 to 24:00)")
     return value
+
+
+class ClockWindow(Strict):
+    """A daily clock window [start, end) in the local clock of the horizon; past midnight when
+    end is not after start."""
+
+    start: str
+    end: str
+
+    @field_validator("start", "end")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        return clock_time(value)
 
 
 def iso_with_offset(value: str) -> str:
