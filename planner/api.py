@@ -1,138 +1,109 @@
-"""The library API the CLI is a thin layer over: load, solve, evaluate, compare, write."""
+"""The Python API: load an instance, vary it, plan it, run the studies, write the results.
+
+    from planner import api
+    inputs = api.load("instances/deepseek-2025-02-28.yaml")
+    result = api.plan(api.vary(inputs, {"demand.scale": 0.5}), time_limit_s=30)
+    result.totals.cost_usd.total, result.plan.schedule          # typed figures, pandas tables
+    api.write_results("results/half", result)
+
+Every function raises InputError on bad input (naming the file or argument, the field and the
+value) and PlanningError when a study needs a plan that does not exist.
+"""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
-import numpy as np
+from .errors import Argument, InputError
+from .io.inputs import Inputs, load_inputs
+from .io.inputs import vary as _vary
+from .model.build import formulation_families
+from .model.solve import solver_options
+from .physics.compile import compile_planning_data
+from .physics.data import PlanningData
+from .report.files import check_output_folder, write_diagnosis, write_json, write_plan
+from .results.published import compare_with_reference  # noqa: F401 - part of the API
+from .results.result import PlanResult
+from .results.run import plan as _plan
+from .studies.reproduce import Reproduction
+from .studies.reproduce import reproduce as _reproduce
 
-from . import reference as ref
-from .economics import Evaluation, evaluate, evaluate_plan, published_allocation
-from .errors import NO_VALUE, InputError
-from .instance import PlanningData, load_instance
-from .diagnosis import diagnose
-from .files import write_text_atomic
-from .report import summary, to_json, write_plan
-from .solve import SolveResult, SolverOptions, solve, solver_options
-
-
-INFEASIBLE = ("provenInfeasible", "infeasibleOrUnbounded")
-
-
-@dataclass(frozen=True)
-class PlanOutcome:
-    data: PlanningData
-    result: SolveResult
-    plan: Evaluation | None
-    summary: dict[str, Any]
-    published_nodes: np.ndarray | None
-    paths: tuple[Path, ...] = ()
+Overrides = Sequence[str] | Mapping[str, Any]
 
 
-@dataclass(frozen=True)
-class PublishedComparison:
-    """The published schedule, on the instance's horizon, scored by the same economics."""
-
-    nodes: np.ndarray  # per period, time-weighted
-    evaluation: Evaluation | None
-    figures: dict[str, Any]
-    record: dict[str, Any]
+def load(instance: str | Path, overrides: Overrides = ()) -> Inputs:
+    """Read and check an instance and the files it names. `overrides`: `dotted.path=value` texts
+    (as `--set` takes them) or a mapping {dotted path: value}."""
+    if isinstance(overrides, Mapping):
+        return _vary(load_inputs(instance), overrides)
+    return load_inputs(instance, overrides)
 
 
-def compare_with_reference(data: PlanningData) -> PublishedComparison | None:
-    """Score the published node steps on `data` when the instance names a reference."""
-    if data.reference_path is None:
-        return None
-    reference = ref.load_reference(data.reference_path)
-    nodes = ref.nodes_per_period(reference, data.period_starts, data.period_hours)
-    evaluation = None
-    if len(data.deployments) == 1:
-        evaluation = evaluate(data, **published_allocation(data, ref.role_split(nodes)))
-    figures = ref.published_figures(reference)
-    record = {"published": figures, "published_schedule_scored": evaluation.totals if evaluation else None}
-    return PublishedComparison(nodes=nodes, evaluation=evaluation, figures=figures, record=record)
+def vary(inputs: Inputs, updates: Mapping[str, Any]) -> Inputs:
+    """`inputs` with fields changed, e.g. {"demand.scale": 0.5, "served_models.r1.slo.ttft_s": 2.0}."""
+    return _vary(inputs, updates)
 
 
-def check_output_folder(out: Path, overwrite: bool, marker: str = "summary.json") -> None:
-    """Refuse to write into a file, or to replace a previous result (`marker` present) unless asked to."""
-    if out.exists() and not out.is_dir():
-        raise InputError(out, "--out", str(out), "exists and is not a folder")
-    if (out / marker).exists() and not overwrite:
-        raise InputError(out, "--out", str(out), "holds a previous result; pass --overwrite to replace it")
-
-
-def solve_instance(instance: str | Path, overrides: Sequence[str] = (), out: str | Path | None = None,
-                   overwrite: bool = False, **solver_overrides: Any) -> PlanOutcome:
-    """Load, solve, evaluate and (with `out`) write a plan. Raises InputError on bad input."""
-    started = time.perf_counter()
-    if out is not None:
-        check_output_folder(Path(out), overwrite)
-    data = load_instance(instance, overrides)
-    return solve_data(data, solver_options(data, **solver_overrides), out, started)
-
-
-def solve_data(data: PlanningData, options: SolverOptions, out: str | Path | None = None,
-               started: float | None = None) -> PlanOutcome:
-    started = time.perf_counter() if started is None else started
-    comparison = compare_with_reference(data)
-    result = solve(data, options)
-    plan = evaluate_plan(data, result.tables) if result.has_plan else None
-    record = summary(data, result, plan, comparison.record if comparison else None, time.perf_counter() - started)
-    if result.termination in INFEASIBLE:
-        record["diagnosis"] = diagnose(data, options)
-        if out is not None:
-            write_text_atomic(Path(out) / "diagnosis.json", to_json(record["diagnosis"]))
-    published_nodes = comparison.nodes if comparison else None
-    paths: tuple[Path, ...] = ()
-    if out is not None and plan is not None:
-        paths = tuple(write_plan(Path(out), data, record, plan, result.tables, published_nodes))
-    return PlanOutcome(data=data, result=result, plan=plan, summary=record,
-                       published_nodes=published_nodes, paths=paths)
-
-
-def validate_instance(instance: str | Path, overrides: Sequence[str] = ()) -> PlanningData:
-    """Load the instance and the reference it names, as a solve would; raises InputError."""
-    data = load_instance(instance, overrides)
-    if data.reference_path is not None:
-        ref.load_reference(data.reference_path)
+def planning_data(inputs: Inputs) -> PlanningData:
+    """The compiled planning data of loaded inputs (checked: the formulation exists)."""
+    data = compile_planning_data(inputs)
+    formulation_families(data)
     return data
 
 
-def require_reference(data: PlanningData) -> ref.Reference:
-    if data.reference_path is None:
-        raise InputError(data.source, "reference", NO_VALUE, "this command needs an instance that names a reference")
-    return ref.load_reference(data.reference_path)
+def plan(what: Inputs | PlanningData, *, started: float | None = None, **solver: Any) -> PlanResult:
+    """Solve and score; `solver`: time_limit_s, mip_gap, threads, node_limit, formulation,
+    warm_start (None keeps the instance's). `started`: a perf_counter time the result's wall
+    time counts from (default: now)."""
+    started = time.perf_counter() if started is None else started
+    data = planning_data(what) if isinstance(what, Inputs) else what
+    return _plan(data, solver_options(data, **solver), started)
 
 
-@dataclass(frozen=True)
-class Reproduction:
-    arithmetic: dict[str, float]
-    capacity_factors: dict[str, dict[str, float]]  # role -> {recomputed, instance}
-    published: PublishedComparison
-    plan: PlanOutcome
+def validate_instance(instance: str | Path, overrides: Overrides = ()) -> PlanningData:
+    """Load and compile an instance (and the reference it names) as a solve would; raises InputError."""
+    return planning_data(load(instance, overrides))
 
 
-def reproduce(instance: str | Path, overrides: Sequence[str] = (), out: str | Path | None = None,
-              overwrite: bool = False, **solver_overrides: Any) -> Reproduction:
-    """The published arithmetic from the published figures, the calibration, the published
-    schedule scored by planner's economics, and the optimized day, side by side."""
+def write_results(out: str | Path, result: PlanResult) -> list[Path]:
+    """Every file of a plan (or diagnosis.json when the hard limits conflict) into `out`."""
+    written = write_diagnosis(out, result)
+    if result.has_plan:
+        return write_plan(Path(out), result)
+    return [written] if written else []
+
+
+def solve_instance(instance: str | Path, overrides: Overrides = (), out: str | Path | None = None,
+                   overwrite: bool = False, **solver: Any) -> PlanResult:
+    """Load, plan and (with `out`) write an instance. Raises InputError on bad input."""
+    started = time.perf_counter()
     if out is not None:
         check_output_folder(Path(out), overwrite)
-    data = load_instance(instance, overrides)
-    reference = require_reference(data)
-    if len(data.deployments) != 1:
-        raise InputError(data.source, "served_models", list(data.served_models),
-                         "reproduce needs the reference day's single deployment")
-    (m, g), = data.deployments
-    deployment = data.spec.served_models[m].deployments[g]
-    recomputed = ref.peak_capacity_factors(reference, data.period_starts, data.period_hours)
-    factors = {
-        "prefill": {"recomputed": recomputed["prefill"], "instance": deployment.prefill_capacity_factor},
-        "decode": {"recomputed": recomputed["decode"], "instance": deployment.decode_capacity_factor},
-    }
-    plan = solve_data(data, solver_options(data, **solver_overrides), out)
-    comparison = compare_with_reference(data)
-    return Reproduction(ref.published_arithmetic(reference), factors, comparison, plan)
+    data = validate_instance(instance, overrides)
+    result = _plan(data, solver_options(data, **solver), started)
+    if out is not None:
+        write_results(out, result)
+    return result
+
+
+def reproduce(instance: str | Path, overrides: Overrides = (), out: str | Path | None = None,
+              overwrite: bool = False, **solver: Any) -> Reproduction:
+    """The published arithmetic, the calibration, the published schedule scored and the optimized
+    day (with `out`: the plan's files and reproduce.json)."""
+    if out is not None:
+        check_output_folder(Path(out), overwrite)
+    inputs = load(instance, overrides)
+    planning_data(inputs)
+    reproduction = _reproduce(inputs, solver)
+    if out is not None:
+        write_results(out, reproduction.plan)
+        write_json(Path(out) / "reproduce.json", reproduction.record)
+    return reproduction
+
+
+def require(condition: bool, argument: str, value: Any, problem: str) -> None:
+    """An argument check: InputError naming the argument when `condition` is false."""
+    if not condition:
+        raise InputError(Argument(argument), "", value, problem)

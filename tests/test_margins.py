@@ -6,17 +6,19 @@ import pytest
 from click.testing import CliRunner
 
 from planner.cli import main
-from planner.instance import load_instance
-from planner.margin_assumptions import Ownership
-from planner.margins import marginal_costs, ownership_usd_per_node_hour, study
-from planner.solve import solve
+from planner import api
+from planner.api import validate_instance as load_instance
+from planner.io.schema.margins import Ownership
+from planner.model.duals import marginal_costs
+from planner.studies.margins import ownership_usd_per_node_hour, study
+from planner.model.solve import solve
 
 from .conftest import REFERENCE_INSTANCE, tiny_instance
 
 
 @pytest.fixture(scope="module")
 def reference_study():
-    return study(REFERENCE_INSTANCE)["record"]
+    return study(api.load(REFERENCE_INSTANCE)).record
 
 
 def test_the_waterfall_starts_at_the_published_545_percent(reference_study):
@@ -60,7 +62,12 @@ def test_ownership_capital_recovery_by_hand():
 def tiny_duals(tmp_instance, rows, **node):
     path = tmp_instance(tiny_instance(rows, **node))
     data = load_instance(path)
-    return data, marginal_costs(data, solve(data, keep_model=True).model)
+    return data, marginal_costs(data, owned_fleet(solve(data))).table
+
+
+def owned_fleet(result) -> dict[str, int]:
+    owned = result.tables["owned"]
+    return dict(zip(owned["node_type"], owned["owned_nodes"]))
 
 
 def test_duals_equal_the_hand_derived_marginal_cost(tmp_instance):
@@ -90,11 +97,7 @@ def test_a_price_at_marginal_cost_gives_zero_contribution(tmp_instance):
 
     def relaxed_cost(output_tokens: int) -> float:
         more = load_instance(tmp_instance(tiny_instance([(0, 0, output_tokens)], rental={"usd_per_gpu_hour": 1.0})))
-        model = solve(more, keep_model=True).model
-        marginal_costs(more, model)  # relaxes and re-solves the model in place
-        import pyomo.environ as pyo
-
-        return pyo.value(model.total_cost_usd)
+        return marginal_costs(more, owned_fleet(solve(more))).lp_objective_usd
 
     added_mtok = 0.05
     extra_cost = relaxed_cost(550_000) - relaxed_cost(500_000)

@@ -7,9 +7,9 @@ import pytest
 from pyomo.contrib.solver.common.factory import SolverFactory
 
 from planner.api import solve_instance
-from planner.formulation import build_model
-from planner.instance import load_instance
-from planner.solve import highs_options, solver_options
+from planner.model.build import build_model
+from planner.api import validate_instance as load_instance
+from planner.model.solve import highs_options, solver_options
 
 from .conftest import REFERENCE_INSTANCE
 
@@ -23,7 +23,7 @@ def scaled(tokens_per_day: float) -> list[str]:
 def highs_log(data, capfd) -> str:
     """HiGHS's own log of the solve planner runs (same options, objective scaling included)."""
     capfd.readouterr()
-    SolverFactory("highs").solve(build_model(data), tee=True, load_solutions=False,
+    SolverFactory("highs").solve(build_model(data).model, tee=True, load_solutions=False,
                                  raise_exception_on_nonoptimal_result=False, **highs_options(solver_options(data), data))
     return capfd.readouterr().out
 

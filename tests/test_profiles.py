@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from planner.profiles import load_profile
-from planner.slo import step_time_operating_points  # noqa: F401 - used by eval() below
+from planner.io.profiles import load_profile
+from planner.physics.slo import step_time_operating_points  # noqa: F401 - used by eval() below
 
 from .conftest import ROOT
 

@@ -9,16 +9,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planner import reference as ref
+from planner.io.inputs import load_inputs
+from planner.io.reference import load_reference
+from planner.physics import published as ref
 from planner.api import compare_with_reference, reproduce, solve_instance
-from planner.instance import load_instance
+from planner.api import validate_instance as load_instance
 
 from .conftest import REFERENCE_INSTANCE, REFERENCE_YAML, ROOT
 
 
 @pytest.fixture(scope="module")
 def published():
-    return ref.load_reference(REFERENCE_YAML)
+    return load_reference(REFERENCE_YAML)
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +55,10 @@ def test_node_steps_average_226_75_and_match_the_hourly_cost(published, day):
 def test_role_split_gives_the_published_prefill_node_hours(published, day):
     """Each 30-node step is 3 prefill units (12 nodes) + 1 decode unit (18): the prefill
     node-hours are 2,292, and 608 B / 73.7 k/s / 3,600 = 2,291.6."""
-    roles = ref.role_split(ref.nodes_per_period(published, day.period_starts, day.period_hours))
+    split = ref.role_split(published)
+    assert (split.peak_prefill_nodes, split.peak_decode_nodes) == (116, 162)
+    assert (split.step_prefill_nodes, split.step_decode_nodes) == (12, 18)
+    roles = split.split(ref.nodes_per_period(published, day.period_starts, day.period_hours))
     assert roles["prefill"].sum() == pytest.approx(2292)
     assert roles["decode"].sum() == pytest.approx(3150)
     assert roles["prefill"].sum() == pytest.approx(ref.published_arithmetic(published)
@@ -64,16 +69,16 @@ def test_published_schedule_scored_by_the_economics_code(day):
     """The same evaluate() that scores plans gives $87,072 and every token served."""
     comparison = compare_with_reference(day)
     totals = comparison.evaluation.totals
-    assert totals["cost_usd"]["total"] == pytest.approx(87_072)
-    assert totals["nodes"]["mean"] == pytest.approx(226.75)
-    assert totals["nodes"]["peak"] == 278
-    assert totals["revenue_usd"]["total"] == pytest.approx(562_100, rel=1e-6)
-    assert totals["unserved_tokens"]["input"] == 0 and totals["unserved_tokens"]["output"] == 0
+    assert totals.cost_usd.total == pytest.approx(87_072)
+    assert totals.nodes.mean == pytest.approx(226.75)
+    assert totals.nodes.peak == 278
+    assert totals.revenue_usd.total == pytest.approx(562_100, rel=1e-6)
+    assert totals.unserved_tokens.input == 0 and totals.unserved_tokens.output == 0
 
 
 def test_instance_capacity_factors_are_the_recomputed_ones_rounded_up(published, day):
     factors = ref.peak_capacity_factors(published, day.period_starts, day.period_hours)
-    deployment = day.spec.served_models["deepseek-r1"].deployments["h800"]
+    deployment = load_inputs(REFERENCE_INSTANCE).spec.served_models["deepseek-r1"].deployments["h800"]
     for role, shipped in (("prefill", deployment.prefill_capacity_factor),
                           ("decode", deployment.decode_capacity_factor)):
         assert factors[role] <= shipped < factors[role] + 1e-4, role

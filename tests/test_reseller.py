@@ -9,11 +9,12 @@ import pytest
 from click.testing import CliRunner
 from scipy.stats import poisson
 
+from planner import api
 from planner.api import solve_instance
 from planner.cli import main
-from planner.failures import (Failures, min_units_for_availability, node_down_probability, spare_nodes,
-                              unit_availability)
-from planner.reseller import break_even_volume, study
+from planner.io.schema.failures import Failures
+from planner.physics.failures import min_units_for_availability, node_down_probability, spare_nodes, unit_availability
+from planner.studies.reseller import break_even_volume, study
 
 from .conftest import ROOT, tiny_instance
 
@@ -102,7 +103,7 @@ def test_break_even_is_where_the_margin_crosses_zero():
 
 
 def test_reseller_study_reports_the_ratio_and_the_out_of_sample_check():
-    result = study(RESELLER, ["scenarios.count=5"], oos_scenarios=5, failure_draws=50)
+    result = study(api.load(RESELLER, ["scenarios.count=5"]), oos_scenarios=5, failure_draws=50)
     r = result.record
     assert r["provisioning"]["provisioning_ratio"] > 1.0
     assert 0.9 <= r["out_of_sample"]["served_output_share"] <= 1.0

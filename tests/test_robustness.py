@@ -236,7 +236,7 @@ def test_files_are_written_whole_and_with_the_usual_permissions(tmp_path):
 
 def test_dask_scheduler_started_by_the_tool_listens_on_loopback():
     pytest.importorskip("dask.distributed")
-    from planner.sweep import dask_executor
+    from planner.studies.executors import dask_executor
 
     with dask_executor(1, None) as executor:
         address = executor._client.scheduler.address

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import simpy
 
-from planner.slo import (erlang_c, interpolate_operating_point, min_units_for_ttft, ttft_quantile_s,
-                         wait_tail)
+from planner.io.schema.profile import interpolate_operating_point
+from planner.physics.slo import erlang_c, min_units_for_ttft, ttft_quantile_s, wait_tail
 
 
 def erlang_c_direct(c: int, a: float) -> float:

@@ -16,7 +16,7 @@ import yaml
 from click.testing import CliRunner
 
 from planner.cli import main
-from planner.sweep import load_sweep, run_case, run_sweep
+from planner.studies.sweep import load_sweep, run_case, run_sweep
 
 from .conftest import ROOT
 
@@ -78,11 +78,11 @@ def test_a_failing_case_is_recorded_and_the_others_go_on(tmp_path):
     assert table["margin.cost_profit"].iloc[1] == pytest.approx(5.7379, abs=1e-3), table.T.to_string()
 
 
-def dies_on_small_scale(base: str, overrides: list[str], solver: dict) -> dict:
+def dies_on_small_scale(inputs, updates: dict, solver: dict) -> dict:
     """A task whose worker process dies on one case (as a segfault would)."""
-    if "demand.scale=0.25" in overrides:
+    if updates.get("demand.scale") == 0.25:
         os._exit(3)
-    return run_case(base, overrides, solver)
+    return run_case(inputs, updates, solver)
 
 
 def test_a_worker_that_dies_fails_its_case_only(tmp_path):
@@ -98,7 +98,7 @@ def test_dask_local_cluster_gives_the_same_table(tmp_path):
     spec = write_spec(tmp_path, {"demand.scale": [0.1, 1.0, 3.0]})
     sweep = load_sweep(spec)
     local = run_sweep(sweep, tmp_path / "process", workers=2).drop(columns=TIMINGS)
-    dask = run_sweep(sweep, tmp_path / "dask", workers=2, executor="dask").drop(columns=TIMINGS)
+    dask = run_sweep(sweep, tmp_path / "dask", workers=2, executor_kind="dask").drop(columns=TIMINGS)
     pd.testing.assert_frame_equal(local, dask)
 
 

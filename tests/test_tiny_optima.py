@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from planner.api import solve_instance
-from planner.instance import load_instance
+from planner.api import validate_instance as load_instance
 
 from .conftest import tiny_instance, tiny_profile
 
@@ -163,9 +163,9 @@ def test_rental_limit_caps_nodes_and_the_rest_is_unserved(tmp_instance):
 def test_the_rounded_lp_start_is_feasible_and_changes_no_optimum(tmp_instance):
     """The warm start (units of the LP rounded up, no training; off by default) is a complete feasible plan; with
     it, HiGHS reaches the same optimum: the reference day's $83,424, the break-even case's $9.5."""
-    from planner.formulation import build_model
-    from planner.solve import solve, solver_options
-    from planner.warm_start import rounded_lp_start
+    from planner.model.build import build_model
+    from planner.model.solve import solve, solver_options
+    from planner.model.warm_start import rounded_lp_start
 
     from .conftest import REFERENCE_INSTANCE
 

@@ -1,0 +1,141 @@
+"""The inputs of an instance, read and checked: the validated schema and every file it names.
+
+`load_inputs` is the only place an instance's files are read; everything below works on the
+`Inputs` it returns, in memory. `vary` changes fields of loaded inputs (typed {dotted path: value}
+updates, validated as if written in the file) and re-reads a file only when a path changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from ..errors import InputError
+from .demand import read_demand_csv, read_scenario_csv
+from .files import read_yaml_mapping
+from .overrides import Override, apply_overrides, apply_updates, attributed
+from .profiles import load_profile
+from .reference import Reference, load_reference
+from .schema.instance import Instance
+from .schema.profile import Profile
+from .validation import validate
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """A validated instance with the contents of every file it names. Immutable: vary() makes a
+    new one."""
+
+    spec: Instance
+    path: Path  # the instance file; relative paths in it resolve beside it
+    demand: Mapping[str, np.ndarray]  # token column -> [model, period], as read (not scaled)
+    profiles: Mapping[tuple[str, str], Profile]  # (served model, node type) -> profile
+    scenario_table: Mapping[str, np.ndarray] | None  # token column -> [model, S*T], from scenarios.file
+    reference: Reference | None
+
+    @property
+    def source(self) -> str:
+        return str(self.path)
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+
+def load_inputs(path: str | Path, overrides: Sequence[str] = ()) -> Inputs:
+    """Read, override, validate and check an instance file and the files it names.
+    Raises InputError on bad input."""
+    path = Path(path)
+    raw, changes = apply_overrides(read_yaml_mapping(path), overrides)
+    return _inputs(raw, path, changes, None)
+
+
+def vary(inputs: Inputs, updates: Mapping[str, Any]) -> Inputs:
+    """`inputs` with fields changed: {dotted path: typed value}, e.g. {"demand.scale": 0.5}.
+    Validated like the file; files are read again only when a path they come from changed."""
+    raw, changes = apply_updates(inputs.spec.model_dump(mode="python"), updates)
+    return _inputs(raw, inputs.path, changes, inputs)
+
+
+def _inputs(raw: dict[str, Any], path: Path, changes: Sequence[Override], before: Inputs | None) -> Inputs:
+    file = str(path)
+    try:
+        spec = validate(Instance, raw, file)
+        return Inputs(
+            spec=spec,
+            path=path,
+            profiles=_profiles(spec, path, before),
+            demand=_demand(spec, path, before),
+            scenario_table=_scenario_table(spec, path, before),
+            reference=_reference(spec, path, before),
+        )
+    except InputError as exc:
+        raise attributed(exc, changes, file) from None
+
+
+def _same(before: Inputs | None, spec: Instance, *fields: str) -> bool:
+    """Whether `before` read its files with the same values of these (dotted) fields."""
+    if before is None:
+        return False
+    def value(s: Instance, dotted: str) -> Any:
+        node: Any = s
+        for part in dotted.split("."):
+            node = getattr(node, part)
+        return node
+    return all(value(before.spec, f) == value(spec, f) for f in fields)
+
+
+def _profiles(spec: Instance, path: Path, before: Inputs | None) -> dict[tuple[str, str], Profile]:
+    """Every deployment's profile; cross-checked against the node types."""
+    file = str(path)
+    models_dir = (path.parent / spec.profiles_dir).resolve()
+    cached = dict(before.profiles) if before is not None and _same(before, spec, "profiles_dir") else {}
+    profiles = {}
+    for m, model in spec.served_models.items():
+        for g, deployment in model.deployments.items():
+            field_name = f"served_models.{m}.deployments.{g}"
+            if g not in spec.node_types:
+                raise InputError(file, field_name, g, f"unknown node type; the instance has {sorted(spec.node_types)}")
+            known = next((p for p in cached.values() if p.name == deployment.profile), None)
+            profile = known or load_profile(models_dir, deployment.profile, file, field_name + ".profile")
+            if profile.gpus_per_node != spec.node_types[g].gpus_per_node:
+                raise InputError(file, f"node_types.{g}.gpus_per_node", spec.node_types[g].gpus_per_node,
+                                 f"profile {profile.name} has {profile.gpus_per_node} GPUs per node")
+            profiles[(m, g)] = profile
+    return profiles
+
+
+def _demand(spec: Instance, path: Path, before: Inputs | None) -> Mapping[str, np.ndarray]:
+    if before is not None and _same(before, spec, "demand.file", "horizon.periods") \
+            and tuple(before.spec.served_models) == tuple(spec.served_models):
+        return before.demand
+    demand_path = path.parent / spec.demand.file
+    if not demand_path.is_file():
+        raise InputError(str(path), "demand.file", spec.demand.file, f"file not found: {demand_path}")
+    return read_demand_csv(demand_path, tuple(spec.served_models), spec.horizon.periods)
+
+
+def _scenario_table(spec: Instance, path: Path, before: Inputs | None) -> Mapping[str, np.ndarray] | None:
+    if spec.scenarios.file is None:
+        return None
+    if before is not None and _same(before, spec, "scenarios.file", "horizon.periods") \
+            and tuple(before.spec.served_models) == tuple(spec.served_models) and before.scenario_table is not None:
+        return before.scenario_table
+    scenario_path = path.parent / spec.scenarios.file
+    if not scenario_path.is_file():
+        raise InputError(str(path), "scenarios.file", spec.scenarios.file, f"file not found: {scenario_path}")
+    return read_scenario_csv(scenario_path, tuple(spec.served_models), spec.horizon.periods)
+
+
+def _reference(spec: Instance, path: Path, before: Inputs | None) -> Reference | None:
+    if spec.reference is None:
+        return None
+    if before is not None and _same(before, spec, "reference"):
+        return before.reference
+    reference = (path.parent / spec.reference).resolve()
+    if not reference.is_file():
+        raise InputError(str(path), "reference", spec.reference, f"file not found: {reference}")
+    return load_reference(reference)

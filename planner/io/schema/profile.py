@@ -1,0 +1,123 @@
+"""Served-model x hardware profiles (models/*.yaml): what one node type does for one served model."""
+
+from __future__ import annotations
+
+from typing import Annotated, Sequence
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from ..validation import Strict
+from .common import Positive, Share, described
+
+
+def interpolate_operating_point(speeds: Sequence[float], throughputs: Sequence[float], speed: float) -> float | None:
+    """Output tokens/s per node at a per-user `speed` from an operating-point table.
+
+    `speeds` strictly increasing, `throughputs` non-increasing. Linear between points; a speed
+    slower than the slowest point gets the slowest point's throughput (a node cannot batch
+    more than its memory holds); a speed faster than the fastest point is not attainable: None.
+    """
+    if speed > speeds[-1] + 1e-12:
+        return None
+    if speed <= speeds[0]:
+        return float(throughputs[0])
+    return float(np.interp(speed, speeds, throughputs))
+
+
+class PrefillProfile(Strict):
+    """Prefill: input tokens processed per second by one node, measured at a cache-hit share."""
+
+    unit_nodes: Annotated[int, Field(ge=1)] = described(
+        "u_prefill: nodes of one prefill unit (its expert-parallel group).", unit="nodes")
+    input_tokens_per_s_per_node: Positive = described(
+        "Input tokens (cache hits included) one node prefills per second at the measured mix.",
+        unit="input tokens/s per node")
+    cache_hit_share_at_measurement: Share = described(
+        "s_ref: share of input tokens that were cache hits when the rate was measured.", unit="share of input")
+    cache_hit_relative_cost: Annotated[float, Field(gt=0, le=1)] = described(
+        "h: prefill work of a cache hit as a share of a miss (a hit still loads its KV cache).")
+    servers_per_unit: Annotated[int, Field(ge=1)] = described(
+        "Prompts a unit prefills side by side (its data-parallel ranks): the servers of the TTFT queue.", 1)
+
+
+class OperatingPoint(Strict):
+    """What one decode node generates when each user sees `tokens_per_s_per_user`."""
+
+    tokens_per_s_per_user: Positive = described("The per-user decode speed.", unit="output tokens/s per user")
+    output_tokens_per_s_per_node: Positive = described("What one node generates at that speed.",
+                                                       unit="output tokens/s per node")
+
+
+class DecodeProfile(Strict):
+    """Decode: output tokens generated per second by one node, measured at a per-user speed.
+
+    `operating_points` (optional) give the throughput at other speeds; they must pass through
+    the measured point, speeds strictly increasing and throughputs not increasing.
+    """
+
+    unit_nodes: Annotated[int, Field(ge=1)] = described("u_decode: nodes of one decode unit.", unit="nodes")
+    output_tokens_per_s_per_node: Positive = described(
+        "The measured point: output tokens one node generates per second.", unit="output tokens/s per node")
+    tokens_per_s_per_user: Positive | None = described(
+        "The per-user speed of the measured point; `null`: not stated (no other speed can be promised).", None,
+        unit="output tokens/s per user")
+    operating_points: list[OperatingPoint] = described(
+        "Throughput at other speeds (`OperatingPoint`), through the measured point.", [])
+
+    @model_validator(mode="after")
+    def _table_is_monotone_and_holds_the_measured_point(self) -> "DecodeProfile":
+        points = self.operating_points
+        if not points:
+            return self
+        if self.tokens_per_s_per_user is None:
+            raise ValueError("operating_points need tokens_per_s_per_user, the speed of the measured point")
+        for before, after in zip(points, points[1:]):
+            if after.tokens_per_s_per_user <= before.tokens_per_s_per_user:
+                raise ValueError("operating_points must have strictly increasing tokens_per_s_per_user")
+            if after.output_tokens_per_s_per_node > before.output_tokens_per_s_per_node:
+                raise ValueError("operating_points must not gain throughput at a faster per-user speed")
+        if self.tokens_per_s_per_user > points[-1].tokens_per_s_per_user:
+            raise ValueError(f"the measured speed {self.tokens_per_s_per_user} tokens/s per user is faster than "
+                             f"the fastest operating point ({points[-1].tokens_per_s_per_user})")
+        at_anchor = self.throughput_at(self.tokens_per_s_per_user)
+        if abs(at_anchor / self.output_tokens_per_s_per_node - 1) > 0.005:
+            raise ValueError(f"operating_points give {at_anchor:g} tokens/s per node at "
+                             f"{self.tokens_per_s_per_user} tokens/s per user, not the measured "
+                             f"{self.output_tokens_per_s_per_node:g}")
+        return self
+
+    def throughput_at(self, speed: float | None) -> float | None:
+        """Output tokens/s per node at a per-user speed (None: the measured point); None when the
+        speed is faster than the table's fastest point (or than the measured speed, without a table)."""
+        if speed is None or speed == self.tokens_per_s_per_user:
+            return self.output_tokens_per_s_per_node
+        if not self.operating_points:
+            measured = self.tokens_per_s_per_user
+            return self.output_tokens_per_s_per_node if measured is not None and speed <= measured else None
+        return interpolate_operating_point([p.tokens_per_s_per_user for p in self.operating_points],
+                                           [p.output_tokens_per_s_per_node for p in self.operating_points], speed)
+
+    def fastest_speed(self) -> float | None:
+        if self.operating_points:
+            return self.operating_points[-1].tokens_per_s_per_user
+        return self.tokens_per_s_per_user
+
+
+class Profile(Strict):
+    """One served model on one node type. Throughputs are per node, in tokens per second."""
+
+    name: str = described("`served_model@node_type`, the file's name without `.yaml`.")
+    served_model: str = described("The model served (informational; names the profile).")
+    node_type: str = described("The hardware (informational; names the profile).")
+    gpus_per_node: Annotated[int, Field(ge=1)] = described(
+        "GPUs per node; must equal the instance node type's.", unit="GPUs")
+    prefill: PrefillProfile = described("Prefill (`PrefillProfile`).")
+    decode: DecodeProfile = described("Decode (`DecodeProfile`).")
+    sources: Annotated[list[str], Field(min_length=1)] = described("Where every figure comes from.")
+    notes: str = described("Free text.", "")
+
+    def prefill_miss_equivalents_per_token_at_measurement(self) -> float:
+        """Prefill work of one token at the measured mix, in cache-miss tokens: (1 - s) + h s."""
+        s = self.prefill.cache_hit_share_at_measurement
+        return (1.0 - s) + self.prefill.cache_hit_relative_cost * s

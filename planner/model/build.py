@@ -1,0 +1,58 @@
+"""Assemble a model from a named formulation: registered families called in a fixed order."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass
+
+import pyomo.environ as pyo
+from pyomo.common.gc_manager import PauseGC
+
+from ..errors import InputError
+from ..physics.data import PlanningData
+from . import families as _families
+from .contract import FAMILIES, Family, Pools, add_family, check_formulation
+
+# Importing a family module registers it; every module of planner/model/families/ is one family.
+for _module in pkgutil.iter_modules(_families.__path__):
+    importlib.import_module(f"{_families.__name__}.{_module.name}")
+
+#: A formulation is the ordered list of families it may add; a family that does not apply to an
+#: instance (applies(data) false) is skipped.
+FORMULATIONS: dict[str, tuple[str, ...]] = {
+    "default": ("sets", "fleet", "serving_capacity", "ttft_minimum_units", "availability", "spare_pool",
+                "training_jobs", "training_harvest", "switching", "node_balance", "scenario_slo", "objective"),
+}
+for _name, _order in FORMULATIONS.items():
+    check_formulation(_name, _order)
+
+
+@dataclass(frozen=True)
+class BuiltModel:
+    """A Pyomo model, the families that built it (in order) and the pools they filled."""
+
+    model: pyo.ConcreteModel
+    formulation: str
+    families: tuple[Family, ...]
+    pools: Pools
+
+
+def formulation_families(data: PlanningData, formulation: str | None = None) -> tuple[Family, ...]:
+    """The families of the named formulation (default: the instance's) that apply to `data`."""
+    name = formulation or data.solver.formulation
+    if name not in FORMULATIONS:
+        raise InputError(data.source, "solver.formulation", name,
+                         f"unknown formulation; choose from {sorted(FORMULATIONS)}")
+    return tuple(FAMILIES[f] for f in FORMULATIONS[name] if FAMILIES[f].applies(data))
+
+
+def build_model(data: PlanningData, formulation: str | None = None) -> BuiltModel:
+    """Build the Pyomo model of `data` with the named formulation (default: data.solver.formulation)."""
+    families = formulation_families(data, formulation)
+    model = pyo.ConcreteModel(name=data.name)
+    pools = Pools()
+    with PauseGC():
+        for f in families:
+            add_family(f, model, data, pools)
+    return BuiltModel(model, formulation or data.solver.formulation, families, pools)

@@ -1,0 +1,255 @@
+"""Compile loaded inputs into PlanningData: every per-period figure the model and the economics
+read, computed once. Reads no file (the inputs hold them); checks what only the compiled
+figures can tell (a promised speed no profile serves, a TTFT target no fleet meets, overlapping
+price windows, training that does not fit the horizon).
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from ..errors import NO_VALUE, InputError
+from ..io.inputs import Inputs
+from ..io.schema.instance import Instance, NodeType
+from ..io.schema.profile import Profile
+from ..units import PRICE_KINDS, ROLES, SECONDS_PER_HOUR, TOKENS_PER_MTOK
+from .clock import check_windows_apart, period_starts, window_share
+from .data import NodeTypeData, Penalties, PlanningData, ServiceLevel
+from .failures import min_units_for_availability, spare_nodes, unit_availability
+from .frozen import FrozenMap, frozen_array
+from .scenarios import multipliers, scenario_demand
+from .slo import min_units_for_ttft
+from .training import compile_training
+
+#: The demand column each role serves.
+ROLE_COLUMN = {"prefill": "input_tokens", "decode": "output_tokens"}
+
+
+def compile_planning_data(inputs: Inputs) -> PlanningData:
+    """Check what the compiled figures can tell and compute every per-period figure."""
+    spec, file = inputs.spec, inputs.source
+    profiles = inputs.profiles
+    served = tuple(spec.served_models)
+    node_types = tuple(_node_type_data(name, g) for name, g in spec.node_types.items())
+    demand = dict(inputs.demand)
+    if spec.demand.scale != 1.0:
+        demand = {c: v * spec.demand.scale for c, v in demand.items()}
+    base_starts = period_starts(spec.horizon.start, spec.horizon.periods, spec.horizon.period_hours)
+    demand, count = _scenario_demand(spec, demand, inputs.scenario_table)
+    demand = {c: frozen_array(v) for c, v in demand.items()}
+    starts = pd.DatetimeIndex(list(base_starts) * count)
+    _check_harvest_bounds(spec, node_types, file)
+    if count > 1 and spec.training is not None:
+        raise InputError(file, "training", NO_VALUE, "training is not planned under demand scenarios (scenarios.count > 1)")
+    demand_mtok = {(m, r): frozen_array(demand[ROLE_COLUMN[r]][k] / TOKENS_PER_MTOK)
+                   for k, m in enumerate(served) for r in ROLES}
+    decode_rates = {(m, g): _decode_rate(m, g, p, spec, file) for (m, g), p in profiles.items()}
+    capacity = {
+        key: frozen_array(arr)
+        for (m, g), profile in profiles.items()
+        for key, arr in _unit_capacity_mtok(m, g, profile, spec, demand, served.index(m), decode_rates[(m, g)]).items()
+    }
+    unit_nodes = {(m, g, r): getattr(p, r).unit_nodes for (m, g), p in profiles.items() for r in ROLES}
+    minimum = _min_prefill_units(spec, profiles, demand, capacity, file)
+    prices = _period_prices(spec, starts, file)
+    return PlanningData(
+        name=spec.name,
+        source=file,
+        description=spec.description,
+        periods=len(starts),
+        scenarios=count,
+        period_hours=spec.horizon.period_hours,
+        period_starts=starts,
+        node_types=node_types,
+        served_models=served,
+        deployments=tuple(profiles),
+        unit_nodes=FrozenMap(unit_nodes),
+        unit_capacity_mtok=FrozenMap(capacity),
+        decode_tokens_per_s_per_node=FrozenMap(decode_rates),
+        min_prefill_units=FrozenMap(minimum),
+        demand_tokens=FrozenMap(demand),
+        demand_mtok=FrozenMap(demand_mtok),
+        prices_usd_per_mtok=FrozenMap(prices),
+        penalties=Penalties(**spec.penalties.model_dump()),
+        solver=spec.solver,
+        service_levels=FrozenMap({m: ServiceLevel(**model.slo.model_dump()) for m, model in spec.served_models.items()}),
+        calibrations=FrozenMap({(m, g): d.calibration.strip() for m, model in spec.served_models.items()
+                                for g, d in model.deployments.items()}),
+        reference=inputs.reference,
+        training=compile_training(spec.training, tuple(spec.node_types), base_starts, spec.horizon.period_hours, file),
+        scenario_slo_share=spec.scenarios.slo_share,
+        availability_units=FrozenMap(_availability_units(spec, unit_nodes, demand_mtok, capacity)),
+        unit_availability=FrozenMap({key: unit_availability(spec.failures, u) for key, u in unit_nodes.items()}
+                                    if spec.failures else {}),
+        spare_ratio=FrozenMap(_spare_ratio(spec, unit_nodes, demand_mtok, capacity)),
+    )
+
+
+def _node_type_data(name: str, g: NodeType) -> NodeTypeData:
+    owned, rental = g.owned, g.rental
+    return NodeTypeData(
+        name=name,
+        gpus_per_node=g.gpus_per_node,
+        owned_usd_per_node_hour=(owned.usd_per_gpu_hour * g.gpus_per_node) if owned else 0.0,
+        owned_min_nodes=owned.min_nodes if owned else 0,
+        owned_max_nodes=owned.max_nodes if owned else 0,
+        rental_usd_per_node_hour=(rental.usd_per_gpu_hour * g.gpus_per_node) if rental else 0.0,
+        rental_max_nodes=rental.max_nodes if rental else 0,
+        ownable=owned is not None,
+        description=g.description,
+    )
+
+
+def _check_harvest_bounds(spec: Instance, node_types: tuple[NodeTypeData, ...], file: str) -> None:
+    """A harvest worth more than a node costs grows without bound on a fleet without limits."""
+    for g, harvest in (spec.training.harvest.items() if spec.training else ()):
+        node = next((n for n in node_types if n.name == g), None)
+        if node is not None and harvest.max_nodes is None and (node.owned_max_nodes is None or node.rental_max_nodes is None):
+            raise InputError(file, f"training.harvest.{g}.max_nodes", None,
+                             f"required when node type {g}'s fleet has no limit (owned or rental max_nodes "
+                             "missing): a harvest worth more than a node costs would grow without bound")
+
+
+def _scenario_demand(spec: Instance, demand: dict[str, np.ndarray],
+                     table: Mapping[str, np.ndarray] | None) -> tuple[dict[str, np.ndarray], int]:
+    """The demand of every scenario, stacked as blocks of periods, and the number of scenarios."""
+    scenarios = spec.scenarios
+    if table is not None:
+        return dict(table), table["input_tokens"].shape[1] // spec.horizon.periods
+    if scenarios.count == 1 and not (scenarios.level_sd or scenarios.hourly_sd or scenarios.burst_probability):
+        return demand, 1
+    factors = multipliers(scenarios, spec.horizon.periods)
+    return scenario_demand(demand, factors), scenarios.count
+
+
+def _needed_units(demand_mtok: np.ndarray, capacity_mtok: np.ndarray) -> np.ndarray:
+    """Whole units serving a period's demand with every unit up: ceil(D / c)."""
+    return np.ceil(demand_mtok / capacity_mtok - 1e-9)
+
+
+def _availability_units(spec: Instance, unit_nodes: Mapping[tuple[str, str, str], int],
+                        demand_mtok: Mapping[tuple[str, str], np.ndarray],
+                        capacity: Mapping[tuple[str, str, str], np.ndarray]) -> dict[tuple[str, str, str], np.ndarray]:
+    """Units to provision per period so that ceil(D/c) of them are up with the target probability
+    (failures.min_units_for_availability); empty without a `failures` section."""
+    if spec.failures is None:
+        return {}
+    out = {}
+    for (m, g, r), unit in unit_nodes.items():
+        needed = _needed_units(demand_mtok[(m, r)], capacity[(m, g, r)])
+        a = unit_availability(spec.failures, unit)
+        out[(m, g, r)] = frozen_array(min_units_for_availability(needed, a, spec.failures.availability_target))
+    return out
+
+
+def _spare_ratio(spec: Instance, unit_nodes: Mapping[tuple[str, str, str], int],
+                 demand_mtok: Mapping[tuple[str, str], np.ndarray],
+                 capacity: Mapping[tuple[str, str, str], np.ndarray]) -> dict[str, float]:
+    """Spare nodes per node in service, per node type: the spare pool (failures.spare_nodes) of the
+    busiest period's nodes, as a ratio; {} without swaps."""
+    if spec.failures is None or spec.failures.swap_hours is None:
+        return {}
+    nodes: dict[tuple[str, str], np.ndarray] = {}
+    for (m, g, r), unit in unit_nodes.items():
+        nodes[(m, g)] = nodes.get((m, g), 0) + unit * _needed_units(demand_mtok[(m, r)], capacity[(m, g, r)])
+    peak: dict[str, float] = {}
+    for (m, g), n in nodes.items():
+        peak[g] = max(peak.get(g, 0.0), float(np.max(n)))
+    return {g: spare_nodes(spec.failures, n) / n for g, n in peak.items() if n > 0}
+
+
+def _decode_rate(m: str, g: str, profile: Profile, spec: Instance, file: str) -> float:
+    """Output tokens/s per decode node at the served model's promised per-user speed, calibrated:
+    the profile's operating point at slo.decode_tokens_per_s_per_user x decode_capacity_factor."""
+    speed = spec.served_models[m].slo.decode_tokens_per_s_per_user
+    rate = profile.decode.throughput_at(speed)
+    if rate is None:
+        fastest = profile.decode.fastest_speed()
+        if fastest is None:
+            problem = f"profile {profile.name} does not say at which per-user speed it was measured"
+        elif profile.decode.operating_points:
+            problem = (f"faster than profile {profile.name} can serve (its fastest operating point is "
+                       f"{fastest:g} tokens/s per user)")
+        else:
+            problem = (f"faster than profile {profile.name} was measured at ({fastest:g} tokens/s per user) "
+                       "and it has no operating_points for faster speeds")
+        raise InputError(file, f"served_models.{m}.slo.decode_tokens_per_s_per_user", speed, problem)
+    return rate * spec.served_models[m].deployments[g].decode_capacity_factor
+
+
+def _min_prefill_units(spec: Instance, profiles: Mapping[tuple[str, str], Profile],
+                       demand: Mapping[str, np.ndarray], capacity: Mapping[tuple[str, str, str], np.ndarray],
+                       file: str) -> dict[tuple[str, str], np.ndarray]:
+    """Fewest prefill units per period meeting each served model's TTFT percentile (slo.py).
+
+    Requests per second lambda_t = input_tokens_t / mean_prompt_tokens / (3600 period_hours).
+    A unit prefills k = servers_per_unit prompts side by side (its DP ranks), each at 1/k of the
+    unit's input tokens/s at period t's cache-hit mix, so a mean prompt takes
+    S_t = k mean_prompt_tokens / unit_tokens_per_s_t. The queue's servers are these streams; the
+    units needed are ceil(servers / k). Zero without a TTFT target; -1 where a type cannot meet it.
+    """
+    seconds = SECONDS_PER_HOUR * spec.horizon.period_hours
+    out = {}
+    for k, (m, model) in enumerate(spec.served_models.items()):
+        deployed = [g for (mm, g) in profiles if mm == m]
+        if model.slo.ttft_s is None:
+            out.update({(m, g): frozen_array(np.zeros(demand["input_tokens"].shape[1])) for g in deployed})
+            continue
+        prompt = model.workload.mean_prompt_tokens
+        arrivals = demand["input_tokens"][k] / prompt / seconds
+        service = {}
+        for g in deployed:
+            streams = profiles[(m, g)].prefill.servers_per_unit
+            service[g] = streams * prompt / (capacity[(m, g, "prefill")] * TOKENS_PER_MTOK / seconds)
+            servers = min_units_for_ttft(arrivals, service[g], model.workload.prompt_tokens_scv,
+                                         model.slo.ttft_s, model.slo.ttft_percentile)
+            out[(m, g)] = frozen_array(np.where(servers < 0, -1, np.ceil(servers / streams)))
+        if all((out[(m, g)] < 0).any() for g in deployed):
+            g = min(deployed, key=lambda g: float(service[g].min()))
+            raise InputError(file, f"served_models.{m}.slo.ttft_s", model.slo.ttft_s,
+                             f"a mean prompt ({prompt:g} tokens) alone takes {float(service[g].max()):.3g} s "
+                             f"to prefill on {g}; no number of units meets the target")
+    return out
+
+
+def _unit_capacity_mtok(m: str, g: str, profile: Profile, spec: Instance, demand: Mapping[str, np.ndarray],
+                        k: int, decode_tokens_per_s_per_node: float) -> dict[tuple[str, str, str], np.ndarray]:
+    """Tokens one unit serves in one period, in millions.
+
+    Decode: u_d * (output tokens/s per node at the SLO, calibrated) * 3600 * period_hours / 1e6.
+    Prefill: the profile's rate was measured at a cache-hit share s_ref, where a token costs
+    w_ref = (1 - s_ref) + h * s_ref cache-miss equivalents; in period t the share is s_t and a
+    token costs w_t, so the unit serves u_p * rate * factor * 3600 * period_hours / 1e6 * w_ref / w_t.
+    """
+    deployment = spec.served_models[m].deployments[g]
+    seconds = SECONDS_PER_HOUR * spec.horizon.period_hours
+    h = profile.prefill.cache_hit_relative_cost
+    inputs = demand["input_tokens"][k]
+    hits = demand["input_cache_hit_tokens"][k]
+    s_ref = profile.prefill.cache_hit_share_at_measurement
+    share = np.divide(hits, inputs, out=np.full_like(inputs, s_ref), where=inputs > 0)
+    w_t = (1.0 - share) + h * share
+    w_ref = profile.prefill_miss_equivalents_per_token_at_measurement()
+    prefill = (profile.prefill.unit_nodes * profile.prefill.input_tokens_per_s_per_node
+               * deployment.prefill_capacity_factor * seconds / TOKENS_PER_MTOK) * w_ref / w_t
+    decode = np.full(len(inputs),
+                     profile.decode.unit_nodes * decode_tokens_per_s_per_node * seconds / TOKENS_PER_MTOK)
+    return {(m, g, "prefill"): prefill, (m, g, "decode"): decode}
+
+
+def _period_prices(spec: Instance, starts: pd.DatetimeIndex, file: str) -> dict[str, np.ndarray]:
+    """Per-period prices in USD per million tokens: list prices, time-weighted with windows."""
+    out = {kind: np.zeros((len(spec.served_models), len(starts))) for kind in PRICE_KINDS}
+    for k, (m, model) in enumerate(spec.served_models.items()):
+        listed = model.prices_usd_per_million_tokens
+        check_windows_apart(model.price_windows, file, f"served_models.{m}.price_windows")
+        for kind in PRICE_KINDS:
+            out[kind][k] = getattr(listed, kind)
+        for window in model.price_windows:
+            share = window_share(starts, spec.horizon.period_hours, window.start, window.end)
+            for kind in PRICE_KINDS:
+                out[kind][k] += share * (getattr(window.prices, kind) - getattr(listed, kind))
+    return {kind: frozen_array(v) for kind, v in out.items()}

@@ -1,0 +1,121 @@
+"""PlanningData: everything the model, the economics and the reports read, compiled from the
+inputs and immutable. It holds no schema record: what a family or a study needs is compiled
+into a field here, so that a hand-made PlanningData (tests) needs no files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from ..io.reference import Reference
+from ..io.schema.instance import SolverSettings
+from .frozen import FrozenMap
+from .training import TrainingData
+
+
+@dataclass(frozen=True)
+class NodeTypeData:
+    name: str
+    gpus_per_node: int
+    owned_usd_per_node_hour: float
+    owned_min_nodes: int
+    owned_max_nodes: int | None  # None: no limit; 0 when the type cannot be owned
+    rental_usd_per_node_hour: float
+    rental_max_nodes: int | None  # None: no limit; 0 when the type cannot be rented
+    ownable: bool = True  # the instance has an `owned` section for this type
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class ServiceLevel:
+    """What a served model promises its users (its `slo` section)."""
+
+    decode_tokens_per_s_per_user: float | None = None
+    ttft_s: float | None = None
+    ttft_percentile: float = 0.95
+
+
+@dataclass(frozen=True)
+class Penalties:
+    """What unserved demand costs in the objective, in USD per million tokens of the role."""
+
+    unserved_input_usd_per_million_tokens: float = 1000.0
+    unserved_output_usd_per_million_tokens: float = 1000.0
+    allow_unserved: bool = True
+
+    def usd_per_mtok(self, role: str) -> float:
+        return self.unserved_input_usd_per_million_tokens if role == "prefill" else \
+            self.unserved_output_usd_per_million_tokens
+
+
+@dataclass(frozen=True)
+class PlanningData:
+    """A validated planning problem. Arrays are read-only; index order is [model, period] etc."""
+
+    name: str
+    source: str
+    periods: int
+    period_hours: float
+    period_starts: pd.DatetimeIndex
+    node_types: tuple[NodeTypeData, ...]
+    served_models: tuple[str, ...]
+    deployments: tuple[tuple[str, str], ...]  # (served model, node type) pairs that can serve
+    unit_nodes: Mapping[tuple[str, str, str], int]  # (model, node type, role) -> nodes per unit
+    unit_capacity_mtok: Mapping[tuple[str, str, str], np.ndarray]  # per unit per period [t]
+    decode_tokens_per_s_per_node: Mapping[tuple[str, str], float]  # at the SLO's speed, factor included
+    min_prefill_units: Mapping[tuple[str, str], np.ndarray]  # TTFT bound per period; -1: cannot meet it
+    demand_tokens: Mapping[str, np.ndarray]  # column -> [model, period]
+    demand_mtok: Mapping[tuple[str, str], np.ndarray]  # (model, role) -> [period]: input for prefill, output for decode
+    prices_usd_per_mtok: Mapping[str, np.ndarray]  # hit / miss / output -> [model, period]
+    penalties: Penalties
+    solver: SolverSettings
+    description: str = ""
+    service_levels: Mapping[str, ServiceLevel] = field(default_factory=FrozenMap)
+    calibrations: Mapping[tuple[str, str], str] = field(default_factory=FrozenMap)  # (model, node type) -> text
+    reference: Reference | None = None
+    training: TrainingData = field(default_factory=TrainingData)
+    scenarios: int = 1  # equally likely demand scenarios, stacked as blocks of periods
+    scenario_slo_share: float | None = None  # the chance constraint's share; None: misses only priced
+    availability_units: Mapping[tuple[str, str, str], np.ndarray] = field(default_factory=FrozenMap)
+    unit_availability: Mapping[tuple[str, str, str], float] = field(default_factory=FrozenMap)  # P(unit up)
+    spare_ratio: Mapping[str, float] = field(default_factory=FrozenMap)
+
+    @property
+    def horizon_periods(self) -> int:
+        """Periods of one scenario (the planning horizon)."""
+        return self.periods // self.scenarios
+
+    @property
+    def horizon_hours(self) -> float:
+        return self.horizon_periods * self.period_hours
+
+    def scenario_of(self, t: int) -> int:
+        return t // self.horizon_periods
+
+    @property
+    def node_type_names(self) -> tuple[str, ...]:
+        return tuple(g.name for g in self.node_types)
+
+    def node_type(self, name: str) -> NodeTypeData:
+        return next(g for g in self.node_types if g.name == name)
+
+    def model_index(self, name: str) -> int:
+        return self.served_models.index(name)
+
+    def role_demand_mtok(self, model: str, role: str) -> np.ndarray:
+        """Demand each period in million tokens of the role's unit: input for prefill, output for decode."""
+        return self.demand_mtok[(model, role)]
+
+    def deployed_types(self, model: str) -> tuple[str, ...]:
+        """The node types that can serve `model`, in deployment order."""
+        return tuple(g for (m, g) in self.deployments if m == model)
+
+    def with_owned_fleet(self, owned: Mapping[str, int]) -> "PlanningData":
+        """The same problem with the owned fleet of every ownable type fixed (min = max = owned[g])."""
+        types = tuple(replace(g, owned_min_nodes=int(owned[g.name]), owned_max_nodes=int(owned[g.name]))
+                      if g.ownable and g.name in owned else g for g in self.node_types)
+        return replace(self, node_types=types)

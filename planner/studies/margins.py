@@ -1,0 +1,223 @@
+"""From the theoretical margin to what a business keeps: a waterfall, per-model gross margins,
+marginal cost from LP duals, break-even price and volume.
+
+The waterfall starts from a schedule's GPU rent and its theoretical revenue (every served token
+at its served model's list prices, as `planner solve` prices it) and applies one assumption at a
+time, in the order of WATERFALL_STEPS; every step is optional and says its source or that it is
+an assumption.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import PlanningError
+from ..io.inputs import Inputs
+from ..io.schema.margins import MarginAssumptions, Ownership
+from ..model.duals import marginal_costs
+from ..physics.clock import window_share
+from ..physics.data import PlanningData
+from ..results.economics import Evaluation, cost_profit_margin, gross_margin, revenue_usd
+from ..units import HOURS_PER_DAY, HOURS_PER_YEAR, PRICE_KINDS, TOKENS_PER_MTOK
+from .points import compile_varied, plan_data
+from .reseller import break_even_volume, scale_sweep
+
+WATERFALL_STEPS = ("model_mix", "paid_share", "night_discount", "power", "bandwidth", "people", "ownership")
+
+
+def ownership_usd_per_node_hour(o: Ownership) -> float:
+    """Capital recovery: capex x r / (1 - (1 + r)^-n) per year, over 8,760 hours (r = 0: capex / n)."""
+    r, n = o.cost_of_capital, o.lifetime_years
+    annual = o.capex_usd_per_node / n if r == 0 else o.capex_usd_per_node * r / (1 - (1 + r) ** -n)
+    return annual / HOURS_PER_YEAR
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    revenue_usd: float
+    cost_usd: float
+    note: str
+    revenue_without_output_usd: float = 0.0
+
+    def break_even_output_factor(self) -> float | None:
+        """The factor on every output price at which this step's revenue equals its cost."""
+        output = self.revenue_usd - self.revenue_without_output_usd
+        return (self.cost_usd - self.revenue_without_output_usd) / output if output > 0 else None
+
+    @property
+    def cost_profit(self) -> float | None:
+        return cost_profit_margin(self.revenue_usd, self.cost_usd)
+
+    @property
+    def record(self) -> dict[str, Any]:
+        return {"step": self.name, "revenue_usd": self.revenue_usd, "cost_usd": self.cost_usd,
+                "cost_profit_margin": self.cost_profit, "gross_margin": gross_margin(self.revenue_usd, self.cost_usd),
+                "break_even_output_price_factor": self.break_even_output_factor(), "note": self.note}
+
+
+def token_revenue_usd(data: PlanningData, plan: Evaluation, prices: Mapping[str, np.ndarray]) -> float:
+    """Revenue of a schedule's served tokens (every served model) at prices [model, period] in
+    $/Mtok; expected over scenarios."""
+    return float(revenue_usd(data, plan.served_share, prices).sum()) / data.scenarios
+
+
+def _prices(data: PlanningData, a: MarginAssumptions, mix: bool, night: bool) -> dict[str, np.ndarray]:
+    """Per-period prices [model, period] of the whole traffic: each served model's own prices, or
+    with the model mix, (1 - v3 share) x its own + v3 share x V3's list; with the night discount,
+    each multiplied in its window by its factor (time-weighted within a period)."""
+    share = a.model_mix.v3_token_share if mix else 0.0
+    window = window_share(data.period_starts, data.period_hours, a.night_discount.start,
+                          a.night_discount.end) if night else np.zeros(data.periods)
+    out = {}
+    for kind in PRICE_KINDS:
+        own = np.asarray(data.prices_usd_per_mtok[kind], dtype=float)
+        v3 = getattr(a.model_mix.v3_prices_usd_per_million_tokens, kind) * np.ones(data.periods) if mix else 0.0
+        own_factor = 1 - window * (1 - a.night_discount.r1_price_factor) if night else 1.0
+        v3_factor = 1 - window * (1 - a.night_discount.v3_price_factor) if night else 1.0
+        out[kind] = (1 - share) * own * own_factor + share * v3 * v3_factor
+    return out
+
+
+def waterfall(data: PlanningData, plan: Evaluation, a: MarginAssumptions,
+              revenue_anchor_usd: float | None = None) -> list[Step]:
+    """The margin, one assumption at a time, in the order of WATERFALL_STEPS. Revenue is scaled
+    so that the first step equals `revenue_anchor_usd` when given (the published $562,027),
+    keeping every step's ratio. Costs: the schedule's cost (GPU rent), then power on busy and
+    idle node-hours x PUE, bandwidth per token and per node-day, people per day, and last the
+    rent replaced by ownership (capital recovery per node-hour) on the same node-hours."""
+    s = plan.schedule
+    hours = data.period_hours
+    per = 1.0 / data.scenarios
+    busy = float(s["serving_nodes"].sum()) * hours * per
+    idle = float((s["idle_nodes"] + s["training_nodes"]).sum()) * hours * per
+    tokens_mtok = float((s["input_tokens"] - s["unserved_input_tokens"] + s["output_tokens"]
+                         - s["unserved_output_tokens"]).sum()) * per / TOKENS_PER_MTOK
+    rent = plan.totals.cost_usd.total
+    applied: set[str] = set()
+
+    def revenue(output_factor: float = 1.0) -> float:
+        prices = _prices(data, a, "model_mix" in applied, "night_discount" in applied)
+        prices["output"] = prices["output"] * output_factor
+        paid = a.paid_share.paid_token_share if "paid_share" in applied else 1.0
+        return token_revenue_usd(data, plan, prices) * paid
+
+    scale = revenue_anchor_usd / revenue() if revenue_anchor_usd else 1.0
+
+    def step(name: str, cost: float, note: str) -> Step:
+        return Step(name, revenue() * scale, cost, note, revenue(0.0) * scale)
+
+    cost = rent
+    steps = [step("theoretical revenue and GPU rent", cost,
+                  "every token at its served model's list prices; nodes at the rental rate")]
+    for name in WATERFALL_STEPS:
+        item = getattr(a, name)
+        if item is None:
+            continue
+        note = item.source or "assumption"
+        applied.add(name)
+        if name == "power":
+            kwh = (busy * item.kw_per_node_busy + idle * item.kw_per_node_idle) * item.pue
+            cost += kwh * item.usd_per_kwh
+        elif name == "bandwidth":
+            cost += item.usd_per_million_tokens * tokens_mtok + item.usd_per_node_day * (busy + idle) / HOURS_PER_DAY
+        elif name == "people":
+            cost += item.usd_per_day * data.horizon_hours / HOURS_PER_DAY
+        elif name == "ownership":
+            owned, rented = ownership_usd_per_node_hour(item), rent / busy if busy else 0.0
+            cost += (owned - rented) * busy
+            note += f"; ${owned:.2f} per node-hour owned against ${rented:.2f} rented"
+        steps.append(step(name.replace("_", " "), cost, note))
+    return steps
+
+
+def gross_margins_by_price_list(data: PlanningData, plan: Evaluation, a: MarginAssumptions,
+                                revenue_anchor_usd: float | None) -> dict[str, dict[str, float]]:
+    """Gross margin (revenue - GPU rent) / revenue with every served token at one list: the
+    instance's own (R1 on the reference day) and, with a model mix, V3's. On the reference day
+    these are the articles' "about 85 % for R1 and 70 % for V3": all traffic paid, at list
+    prices, no discount, GPU rent the only cost."""
+    rent = plan.totals.cost_usd.total
+    own = token_revenue_usd(data, plan, data.prices_usd_per_mtok)
+    scale = revenue_anchor_usd / own if revenue_anchor_usd else 1.0
+    lists = {"instance list (R1 on the reference day)": own * scale}
+    if a.model_mix is not None:
+        v3 = a.model_mix.v3_prices_usd_per_million_tokens
+        shape = (len(data.served_models), data.periods)
+        lists["V3 list"] = token_revenue_usd(data, plan, {k: getattr(v3, k) * np.ones(shape) for k in PRICE_KINDS}) * scale
+    return {name: {"revenue_usd": rev, "gpu_rent_usd": rent, "gross_margin": (rev - rent) / rev if rev else None}
+            for name, rev in lists.items()}
+
+
+@dataclass(frozen=True)
+class MarginsStudy:
+    """Everything `planner margins` reports (margins.json is `record`)."""
+
+    data: PlanningData
+    assumptions: MarginAssumptions
+    revenue_anchor_usd: float | None
+    waterfalls: dict[str, list[Step]]
+    gross_margins: dict[str, dict[str, dict[str, float]]]
+    marginal_costs: pd.DataFrame
+    volume_sweep: pd.DataFrame | None
+
+    @property
+    def list_output_price_usd_per_million(self) -> float:
+        """The first served model's output list price (the break-even prices are factors of it)."""
+        return float(self.data.prices_usd_per_mtok["output"][0][0])
+
+    @property
+    def break_even_output_tokens_per_day(self) -> float | None:
+        return break_even_volume(self.volume_sweep) if self.volume_sweep is not None else None
+
+    @property
+    def record(self) -> dict[str, Any]:
+        costs = self.marginal_costs
+        return {
+            "instance": self.data.name,
+            "revenue_anchor_usd": self.revenue_anchor_usd,
+            "waterfall": {label: [st.record for st in steps] for label, steps in self.waterfalls.items()},
+            "gross_margin_by_price_list": self.gross_margins,
+            "list_output_price_usd_per_million": self.list_output_price_usd_per_million,
+            "marginal_cost_usd_per_million_tokens": {
+                f"{m} {role}": {"min": float(rows["usd_per_million_tokens"].min()),
+                                "mean": float(rows["usd_per_million_tokens"].mean()),
+                                "max": float(rows["usd_per_million_tokens"].max())}
+                for (m, role), rows in costs.groupby(["served_model", "role"])},
+            "break_even_output_tokens_per_day": self.break_even_output_tokens_per_day,
+            "volume_sweep": self.volume_sweep.to_dict(orient="records") if self.volume_sweep is not None else None,
+        }
+
+
+def study(inputs: Inputs, volumes: Sequence[float] = (), solver: Mapping[str, Any] | None = None, *,
+          workers: int = 1, executor_kind: str = "process", scheduler: str | None = None,
+          progress: Callable[[int, int], None] = lambda done, total: None) -> MarginsStudy:
+    """The plan, the waterfalls of the published schedule (when the instance names one) and of the
+    plan, gross margins per price list, marginal costs, and the break-even volume."""
+    data = compile_varied(inputs)
+    assumptions = inputs.spec.margins or MarginAssumptions()
+    outcome = plan_data(data, {k: v for k, v in (solver or {}).items() if v is not None})
+    if outcome.totals is None:
+        raise PlanningError(outcome.result.no_plan_reason())
+    comparison = outcome.comparison
+    anchor = comparison.figures["revenue_usd"] if comparison else None
+    schedules = {"optimized plan": outcome.plan}
+    if comparison is not None and comparison.evaluation is not None:
+        schedules = {"published schedule": comparison.evaluation, **schedules}
+    owned = dict(zip(outcome.result.tables["owned"]["node_type"], outcome.result.tables["owned"]["owned_nodes"]))
+    sweep = scale_sweep(inputs, volumes, solver, workers=workers, executor_kind=executor_kind, scheduler=scheduler,
+                        progress=progress) if volumes else None
+    return MarginsStudy(
+        data=data,
+        assumptions=assumptions,
+        revenue_anchor_usd=anchor,
+        waterfalls={label: waterfall(data, evaluation, assumptions, anchor) for label, evaluation in schedules.items()},
+        gross_margins={label: gross_margins_by_price_list(data, ev, assumptions, anchor)
+                       for label, ev in schedules.items()},
+        marginal_costs=marginal_costs(data, owned).table,
+        volume_sweep=sweep,
+    )
