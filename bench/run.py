@@ -31,13 +31,17 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from planner.api import compare_with_reference  # noqa: E402
-from planner.economics import evaluate, evaluate_plan  # noqa: E402
-from planner.formulation import build_model  # noqa: E402
-from planner.instance import ROLES, load_instance  # noqa: E402
-from planner.reference import demand_shape, load_reference  # noqa: E402
-from planner.report import text_table  # noqa: E402
-from planner.solve import highs_options, plan_tables, relative_gap, solver_options  # noqa: E402
+from planner.api import validate_instance as load_instance  # noqa: E402
+from planner.io.reference import load_reference  # noqa: E402
+from planner.model.build import build_model  # noqa: E402
+from planner.model.contract import export_tables  # noqa: E402
+from planner.model.relax import relaxed_integers  # noqa: E402
+from planner.model.solve import highs_options, relative_gap, solver_options  # noqa: E402
+from planner.physics.published import demand_shape  # noqa: E402
+from planner.report.text import text_table  # noqa: E402
+from planner.results.economics import evaluate, evaluate_plan  # noqa: E402
+from planner.results.published import compare_with_reference  # noqa: E402
+from planner.units import ROLES  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -133,24 +137,20 @@ def generate(case: Case, folder: Path) -> Path:
 
 def timed_solve(data, relax: bool) -> dict:
     """Build, hand off and solve in this process; the LP relaxation when `relax`."""
+    import contextlib
+
     import highspy
-    import pyomo.environ as pyo
     from pyomo.contrib.solver.common.factory import SolverFactory
 
     options = solver_options(data)
     started = time.perf_counter()
-    model = build_model(data)
+    built = build_model(data)
+    model = built.model
     build_s = time.perf_counter() - started
-    if relax:
-        for var in model.component_data_objects(pyo.Var):
-            if not var.is_continuous():
-                lower, upper = var.lb, var.ub
-                var.domain = pyo.Reals
-                var.setlb(lower)
-                var.setub(upper)
-    highspy.Highs.resetThreadScheduler(False)  # as planner.solve does: thread counts differ between cases
-    results = SolverFactory("highs").solve(model, load_solutions=False, raise_exception_on_nonoptimal_result=False,
-                                           **highs_options(options, data))
+    highspy.Highs.resetThreadScheduler(False)  # as planner solves do: thread counts differ between cases
+    with relaxed_integers(model) if relax else contextlib.nullcontext():
+        results = SolverFactory("highs").solve(model, load_solutions=False, raise_exception_on_nonoptimal_result=False,
+                                               **highs_options(options, data))
     wall = float(results.timing_info.wall_time)
     highs = float(getattr(results.timing_info, "highs_time", wall))
     objective, bound = results.incumbent_objective, results.objective_bound
@@ -158,7 +158,7 @@ def timed_solve(data, relax: bool) -> dict:
            "gap": relative_gap(objective, bound), "status": results.termination_condition.name}
     if not relax and objective is not None:
         results.solution_loader.load_vars()
-        out["tables"] = plan_tables(model, data)
+        out["tables"] = export_tables(built.families, model, data)
     out["model"] = model
     return out
 
@@ -213,9 +213,7 @@ def greedy_allocation(data) -> pd.DataFrame:
         for r in ROLES:
             demand = data.role_demand_mtok(m, r)
             options = []
-            for (mm, g) in data.deployments:
-                if mm != m:
-                    continue
+            for g in data.deployed_types(m):
                 node = data.node_type(g)
                 rate = node.rental_usd_per_node_hour if node.rental_max_nodes != 0 else node.owned_usd_per_node_hour
                 capacity = data.unit_capacity_mtok[(m, g, r)]
@@ -244,7 +242,7 @@ def policy_cost(data, allocation: pd.DataFrame, peak: bool) -> float:
         else:
             owned[g] = rows["nodes"].max()
     rented_frame = pd.concat(rented) if rented else pd.DataFrame(columns=["node_type", "period", "rented_nodes"])
-    return evaluate(data, allocation, pd.Series(owned, dtype=float), rented_frame).totals["cost_usd"]["total"]
+    return evaluate(data, allocation, pd.Series(owned, dtype=float), rented_frame).totals.cost_usd.total
 
 
 def run_case(case: Case, folder: Path) -> dict:
@@ -262,7 +260,7 @@ def run_case(case: Case, folder: Path) -> dict:
     if "tables" in mip:
         plan = evaluate_plan(data, mip["tables"])
         # net of the training the plan fits in (the policies train nothing)
-        cost = plan.totals["cost_usd"]["total"] - ((plan.totals.get("training") or {}).get("value_usd") or 0.0)
+        cost = plan.totals.cost_usd.total - (plan.totals.training.value_usd if plan.totals.training else 0.0)
         greedy = greedy_allocation(data)
         row.update({"plan_cost_usd": cost, "greedy_cost_usd": policy_cost(data, greedy, peak=False),
                     "peak_cost_usd": policy_cost(data, greedy, peak=True)})
@@ -278,15 +276,15 @@ def reference_row(folder: Path) -> dict:
     wall, peak = process_wall(instance, folder / "reference")
     mip = timed_solve(data, relax=False)
     plan = evaluate_plan(data, mip["tables"])
-    published = compare_with_reference(data).evaluation.totals["cost_usd"]["total"]
+    published = compare_with_reference(data).evaluation.totals.cost_usd.total
     greedy = greedy_allocation(data)
     return {"case": "reference-day", "periods": 24, "node_types": 1, "served_models": 1, "training": False,
             "scenarios": 1, "build_s": mip["build_s"], "handoff_s": mip["handoff_s"], "solve_s": mip["solve_s"],
             "objective": mip["objective"], "gap": mip["gap"], "status": mip["status"],
             "process_wall_s": wall, "peak_memory_mib": peak,
-            "plan_cost_usd": plan.totals["cost_usd"]["total"], "published_cost_usd": published,
+            "plan_cost_usd": plan.totals.cost_usd.total, "published_cost_usd": published,
             "greedy_cost_usd": policy_cost(data, greedy, peak=False), "peak_cost_usd": policy_cost(data, greedy, True),
-            "saving_vs_published": 1 - plan.totals["cost_usd"]["total"] / published}
+            "saving_vs_published": 1 - plan.totals.cost_usd.total / published}
 
 
 COLUMNS = ["case", "build_s", "handoff_s", "solve_s", "overhead_ratio", "mps_solve_s", "process_wall_s",
