@@ -6,6 +6,7 @@ import pyomo.environ as pyo
 
 from ...physics.data import PlanningData
 from ..contract import Pools, family
+from .serving_capacity import raise_unit_bound
 
 
 def _has_failures(data: PlanningData) -> bool:
@@ -27,8 +28,9 @@ def add_availability(model: pyo.ConcreteModel, data: PlanningData, pools: Pools)
     availability target, each unit up with probability a = (1 - p)^u (physics/failures.py): the
     binomial redundancy. s_{m,r,t} is the unserved share of serving_capacity, so a plan that
     leaves a share of demand unserved needs that share fewer units. With several node types
-    the row interpolates between single-type pools, as the TTFT row does. The floor grows with
-    demand, so its rows join the demand rows of the marginal cost (pool demand_rows).
+    the row interpolates between single-type pools, as the TTFT row does. The bound of
+    x_{m,g,r,t} is raised to N_{m,g,r,t}. The floor grows with demand, so its rows join the
+    demand rows of the marginal cost (pool demand_rows).
     """
     def rule(mdl, m, r, t):
         if not _needs_availability_row(data, m, r, t):
@@ -38,4 +40,7 @@ def add_availability(model: pyo.ConcreteModel, data: PlanningData, pools: Pools)
         return pools_ + mdl.unserved_share[m, r, t] >= 1.0
 
     model.availability_units = pyo.Constraint(model.SERVED_MODELS, model.ROLES, model.PERIODS, rule=rule)
+    for (m, g, r), units in data.availability_units.items():
+        for t in range(data.periods):
+            raise_unit_bound(model, (m, g, r, t), units[t])
     pools.add("demand_rows", dict(model.availability_units.items()))

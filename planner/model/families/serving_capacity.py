@@ -19,14 +19,17 @@ def _no_demand(data: PlanningData, m: str, r: str, t: int) -> bool:
 
 def _max_useful_units(data: PlanningData, m: str, g: str, r: str, t: int) -> int:
     """A valid upper bound: no more units of type g than g alone needs for all of the period's
-    demand, its TTFT floor and its availability floor (more would only add cost)."""
-    alone = np.ceil(data.role_demand_mtok(m, r)[t] / data.unit_capacity_mtok[(m, g, r)][t] - 1e-9)
-    floors = [alone]
-    if r == "prefill":
-        floors.append(data.min_prefill_units[(m, g)][t])
-    if data.availability_units:
-        floors.append(data.availability_units[(m, g, r)][t])
-    return int(max(floors))
+    demand (more would only add cost). A family that sets a floor on units (TTFT,
+    availability) raises the bound to its floor (raise_unit_bound)."""
+    return int(np.ceil(data.role_demand_mtok(m, r)[t] / data.unit_capacity_mtok[(m, g, r)][t] - 1e-9))
+
+
+def raise_unit_bound(model: pyo.ConcreteModel, key: tuple[str, str, str, int], floor: float) -> None:
+    """Let x_{m,g,r,t} reach a floor another family sets on it (the bound stays valid: type g alone
+    never needs more than the larger of its demand's units and the floor)."""
+    var = model.serving_units[key]
+    if floor > var.ub:
+        var.setub(int(floor))
 
 
 def _exports(model: pyo.ConcreteModel, data: PlanningData) -> dict:
@@ -66,8 +69,9 @@ def add_serving_capacity(model: pyo.ConcreteModel, data: PlanningData, pools: Po
     tokens in $ (pool demand_rows). With penalties.allow_unserved false, s = 0: every token
     must be served.
 
-    **Bounds** 0 <= x_{m,g,r,t} <= max(ceil(D_{m,r,t} / c_{m,g,r,t}), TTFT and availability floors):
-    type g alone never needs more (_max_useful_units); a valid bound that cuts the search.
+    **Bounds** 0 <= x_{m,g,r,t} <= ceil(D_{m,r,t} / c_{m,g,r,t}), raised to the floors that
+    other families set (TTFT, availability; raise_unit_bound): type g alone never needs more
+    (_max_useful_units); a valid bound that cuts the search.
 
     **Expression** serving_nodes_{g,t} = sum_{(m,g,r)} u_{m,g,r} x_{m,g,r,t}.
 

@@ -7,6 +7,7 @@ import pyomo.environ as pyo
 from ...physics.data import PlanningData
 from ..contract import Pools, family
 from ..tables import component_frame
+from .serving_capacity import raise_unit_bound
 
 
 def _has_ttft_target(data: PlanningData) -> bool:
@@ -41,7 +42,8 @@ def add_ttft_minimum_units(model: pyo.ConcreteModel, data: PlanningData, pools: 
     ttft_shortfall_usd = (1/S) sum_{m,t} p_prefill D_{m,prefill,t} sigma_{m,t} (pool cost_usd), and
     reported; sigma is a service shortfall (pool service_shortfalls). A type that cannot meet
     the target at all (n = -1) serves no prefill of that model in that period. With
-    penalties.allow_unserved false, sigma = 0: the target is a hard limit.
+    penalties.allow_unserved false, sigma = 0: the target is a hard limit. The bound of
+    x_{m,g,prefill,t} is raised to n_{m,g,t}.
     """
     model.ttft_shortfall_share = pyo.Var(model.SERVED_MODELS, model.PERIODS, bounds=(0.0, 1.0))
 
@@ -63,6 +65,8 @@ def add_ttft_minimum_units(model: pyo.ConcreteModel, data: PlanningData, pools: 
         for t in range(data.periods):
             if units[t] < 0:
                 model.serving_units[m, g, "prefill", t].fix(0)
+            else:
+                raise_unit_bound(model, (m, g, "prefill", t), units[t])
     pools.add("cost_usd", model.ttft_shortfall_usd)
     pools.add("service_shortfalls", (model.ttft_shortfall_share, lambda key: key[1]))
     pools.add("demand_rows", {(m, "prefill", t): row for (m, t), row in model.ttft_minimum_units.items()})
