@@ -45,8 +45,9 @@ class Prices(Strict):
 class ClockWindow(Strict):
     """A daily clock window [start, end); past midnight when end is not after start."""
 
-    start: str = described("Start of the window on the local clock, a quoted `\"HH:MM\"` from `\"00:00\"` to "
-                           "`\"24:00\"` (two-digit hours).", unit="clock time")
+    start: str = described("Start of the window on the local clock of `horizon.start`'s UTC offset, a quoted "
+                           "`\"HH:MM\"` from `\"00:00\"` to `\"24:00\"`; two-digit hours (`\"9:00\"` is refused).",
+                           unit="clock time")
     end: str = described("End of the window (exclusive), as `start`. Not after `start`: the window runs past "
                          "midnight; equal to `start`: the whole day.", unit="clock time")
 

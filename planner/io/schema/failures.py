@@ -14,12 +14,15 @@ class Failures(Strict):
     """Node failures: a node fails at a rate and is down for the repair (or swap) time."""
 
     node_failures_per_hour: Annotated[float, Field(ge=0, le=1)] = described(
-        "lambda: failures per node-hour of one node.", unit="failures per node-hour")
+        "λ: the rate at which one node fails. 0: nodes never fail (the needed units only, no spares).",
+        unit="failures per node-hour")
     repair_hours: Annotated[float, Field(gt=0, le=24 * 365)] = described(
-        "Time a failed node takes to come back.", unit="hours")
+        "How long a failed node is out. Without `swap_hours`, its unit is down that long; with `swap_hours`, it "
+        "is how long the failed node holds a place in the spare pool.", unit="hours")
     swap_hours: Annotated[float, Field(gt=0, le=24 * 365)] | None = described(
-        "With a spare pool: the time a spare takes to replace a failed node (weights loaded, unit re-formed). "
-        "`null`: no spares; a failed node is down for `repair_hours`.", None, unit="hours")
+        "A spare node takes a failed node's place within this time (weights loaded, unit re-formed): the unit is "
+        "down only for the swap, and the plan keeps a spare pool. `null`: no spares (no pool; a unit is down for "
+        "`repair_hours`).", None, unit="hours")
     availability_target: Annotated[float, Field(ge=0, lt=1)] = described(
-        "alpha: the probability with which each period's needed units are up, and the quantile of nodes in "
-        "repair the spare pool covers.", 0.999, unit="probability")
+        "α: the probability with which each period's needed units must be up, and the quantile of nodes in "
+        "repair that the spare pool covers. 0: no redundant units and no pool.", 0.999, unit="probability")

@@ -19,11 +19,11 @@ class Horizon(Strict):
 
     start: str = described(
         "Start of period 0, an ISO 8601 date-time with a UTC offset, e.g. `\"2025-02-27T12:00:00+08:00\"` (`Z` is "
-        "accepted). Its offset is the local clock of price windows and of `schedule.csv`; a fixed offset, no "
-        "daylight-saving changes.")
+        "accepted). A missing offset is refused: the offset is the local clock of the price windows and of "
+        "`schedule.csv`'s `start` column. It is a fixed offset: no daylight-saving changes.")
     periods: Annotated[int, Field(ge=1, le=100_000)] = described("T, the number of periods.", unit="periods")
     period_hours: Annotated[float, Field(gt=0, le=24 * 31)] = described(
-        "Delta, the length of every period (fractions allowed: `0.25`).", unit="hours")
+        "Δ, the length of every period (fractions allowed: `0.25`).", unit="hours")
 
     @field_validator("start")
     @classmethod
@@ -35,11 +35,12 @@ class Owned(Strict):
     """Nodes owned (or leased) for the whole horizon."""
 
     usd_per_gpu_hour: NonNegative = described(
-        "a_g = `gpus_per_node` x this, in USD per node-hour. An owned node is paid for every hour of the "
+        "a_g = `gpus_per_node` × this, in USD per node-hour. An owned node is paid for every hour of the "
         "horizon, used or not.", unit="USD per GPU-hour")
     min_nodes: Count = described("Lower bound on the owned fleet.", 0, unit="nodes")
     max_nodes: Count | None = described(
-        "Upper bound on the owned fleet; `null`: no limit. Not below `min_nodes`.", None, unit="nodes")
+        "Upper bound on the owned fleet; missing or `null`: no limit. `min_nodes` > `max_nodes` is refused.", None,
+        unit="nodes")
 
     @model_validator(mode="after")
     def _min_below_max(self) -> "Owned":
@@ -52,21 +53,23 @@ class Rental(Strict):
     """Nodes rented by the period."""
 
     usd_per_gpu_hour: NonNegative = described(
-        "b_g = `gpus_per_node` x this, in USD per node-hour. A rented node is paid only in the periods it is "
+        "b_g = `gpus_per_node` × this, in USD per node-hour. A rented node is paid only in the periods it is "
         "rented.", unit="USD per GPU-hour")
     max_nodes: Count | None = described(
-        "Upper bound on rented nodes in each period; `null`: no limit.", None, unit="nodes")
+        "Upper bound on rented nodes in each period; missing or `null`: no limit.", None, unit="nodes")
 
 
 class NodeType(Strict):
     """Hardware that can be owned or rented."""
 
     gpus_per_node: Annotated[int, Field(ge=1)] = described(
-        "Must equal `gpus_per_node` of every profile deployed on this node type; turns per-GPU prices into "
+        "Must equal `gpus_per_node` of every profile deployed on this node type. Turns per-GPU prices into "
         "per-node prices.", unit="GPUs")
-    owned: Owned | None = described("Owning this type (`Owned`). Absent: it cannot be owned.", None)
+    owned: Owned | None = described(
+        "Owning this type. Absent or `null`: this type cannot be owned (owned fleet fixed at 0).", None)
     rental: Rental | None = described(
-        "Renting this type (`Rental`). Absent: it cannot be rented. A type with neither has no nodes.", None)
+        "Renting this type. Absent or `null`: this type cannot be rented (rented nodes fixed at 0). A type with "
+        "neither section has no nodes.", None)
     description: str = described("Informational.", "")
 
 
@@ -74,32 +77,38 @@ class PriceWindow(ClockWindow):
     """Other prices in a daily clock window; a period partly inside gets a time-weighted price."""
 
     name: str = described("Label used in error messages.")
-    prices: Prices = described("All three prices inside the window (`Prices`).")
+    prices: Prices = described("All three prices inside the window.")
 
 
 class Deployment(Strict):
     """A served model on a node type: which profile, calibrated how."""
 
-    profile: Name = described("Profile file `<profiles_dir>/<profile>.yaml`.")
+    profile: Name = described("Profile file `<profiles_dir>/<profile>.yaml` (section 5).")
     prefill_capacity_factor: Positive = described(
-        "kappa_prefill: multiplies the profile's prefill tokens/s per node.", 1.0)
+        "κ_prefill: multiplies the profile's prefill tokens/s per node.", 1.0)
     decode_capacity_factor: Positive = described(
-        "kappa_decode: multiplies the profile's decode tokens/s per node at the served model's promised speed.",
-        1.0)
-    calibration: str = described("How the factors were chosen; printed in `report.md`.", "")
+        "κ_decode: multiplies the profile's decode tokens/s per node at the served model's "
+        "`slo.decode_tokens_per_s_per_user` (its operating point).", 1.0)
+    calibration: str = described("How the factors were chosen; printed in `report.md` under \"Calibration\".", "")
 
 
 class Slo(Strict):
     """Latency promised to users: per-user decode speed and a TTFT percentile."""
 
     decode_tokens_per_s_per_user: Positive | None = described(
-        "The decode speed each user sees (1 / time per output token); picks each profile's operating point. "
-        "`null`: the profile's measured point.", None, unit="output tokens/s per user")
+        "The decode speed each user sees (1 / time per output token). It picks the operating point of every "
+        "profile deployed for this model: decode capacity per node is the profile's throughput at this speed "
+        "(section 5) × `decode_capacity_factor`. `null`: the profile's measured point "
+        "(`output_tokens_per_s_per_node`).", None, unit="output tokens/s per user")
     ttft_s: Positive | None = described(
-        "Time-to-first-token target at `ttft_percentile` for a mean prompt; adds the family "
-        "`ttft_minimum_units`. `null`: no TTFT target.", None, unit="seconds")
+        "Time-to-first-token target: the `ttft_percentile` quantile of TTFT for a prompt of "
+        "`workload.mean_prompt_tokens` must not exceed it. Adds the family `ttft_minimum_units` (formulation.md, "
+        "section 8). A plan with fewer prefill units than the target needs pays a shortfall priced like unserved "
+        "input tokens (`penalties`) and reports the periods (`summary.json`'s `ttft_shortfall`); with "
+        "`penalties.allow_unserved: false` the target is a hard limit. `null`: no TTFT target.", None,
+        unit="seconds")
     ttft_percentile: Annotated[float, Field(gt=0, lt=1)] = described(
-        "The quantile q the TTFT target applies to (0.95 = p95); read only with `ttft_s`.", 0.95,
+        "The quantile q the TTFT target applies to (0.95 = p95). Read only when `ttft_s` is set.", 0.95,
         unit="probability")
 
 
@@ -107,22 +116,28 @@ class Workload(Strict):
     """What a request looks like: its mean prompt and the spread of prompt prefill times."""
 
     mean_prompt_tokens: Positive = described(
-        "Mean prompt length, cache hits included: requests = input tokens / this.", unit="input tokens per request")
+        "Mean prompt length, cache hits included. Turns input tokens into requests: λ_t = `input_tokens`_t / "
+        "`mean_prompt_tokens` / (3600 Δ) requests per second; and sets the service time of a mean prompt.",
+        unit="input tokens per request")
     prompt_tokens_scv: Annotated[float, Field(ge=0, le=100)] = described(
-        "Squared coefficient of variation of a prompt's prefill time (0: all alike, 1: exponential).", 1.0)
+        "Squared coefficient of variation (variance / mean²) of a prompt's prefill time, which the model takes to "
+        "be proportional to its length: 0 = every prompt alike (deterministic), 1 = exponentially spread. Enters "
+        "the Allen-Cunneen factor (1 + SCV)/2 of the TTFT formula.", 1.0)
 
 
 class ServedModel(Strict):
     """What is served: its prices, where it can run, what it promises."""
 
-    prices_usd_per_million_tokens: Prices = described("List prices (`Prices`).")
+    prices_usd_per_million_tokens: Prices = described("List prices.")
     price_windows: list[PriceWindow] = described(
-        "Daily clock windows with other prices (`PriceWindow`); windows may not overlap.", [])
+        "Daily clock windows with other prices; the windows of a served model may not overlap.", [])
     deployments: Annotated[dict[Name, Deployment], Field(min_length=1)] = described(
-        "The node types (keys of `node_types`) that can serve this model (`Deployment`).")
-    slo: Slo = described("The latency promised to this model's users (`Slo`).", Slo())
+        "The node types that can serve this model. Each key must be a key of `node_types`.")
+    slo: Slo = described(
+        "The latency promised to this model's users: the per-user decode speed and a TTFT target. The defaults "
+        "set no targets.", Slo())
     workload: Workload | None = described(
-        "What a request looks like (`Workload`); required with `slo.ttft_s`.", None)
+        "What a request looks like. Required when `slo.ttft_s` is set; ignored otherwise.", None)
 
     @model_validator(mode="after")
     def _ttft_needs_a_workload(self) -> "ServedModel":
@@ -134,63 +149,81 @@ class ServedModel(Strict):
 class DemandFile(Strict):
     """The demand table."""
 
-    file: str = described("The demand CSV, one row per period and served model (path relative to the instance).")
+    file: str = described(
+        "The demand CSV (section 4), a path relative to the instance. It must exist and hold exactly one row per "
+        "period and served model. It is read and checked even when `scenarios.file` replaces it.")
     scale: Annotated[float, Field(gt=0, le=1e9)] = described(
-        "Multiplies every token column of the demand CSV (volume sweeps); not a scenario file.", 1.0)
+        "Multiplies every token column of the demand CSV (input, cache hits, output) when the instance is loaded: "
+        "the same hourly shape and cache-hit mix at another volume. The scenario generator starts from the scaled "
+        "demand; a scenario file is not scaled.", 1.0)
 
 
 class Penalties(Strict):
     """What unserved demand costs in the objective."""
 
     unserved_input_usd_per_million_tokens: NonNegative = described(
-        "Price of input tokens (cache hits included) that prefill does not serve; also prices a missed TTFT "
-        "target.", 1000.0, unit="USD per million input tokens")
+        "Objective price of input tokens (cache hits included) that prefill does not serve; also prices a missed "
+        "TTFT target.", 1000.0, unit="USD per million input tokens")
     unserved_output_usd_per_million_tokens: NonNegative = described(
-        "Price of output tokens that decode does not serve.", 1000.0, unit="USD per million output tokens")
+        "Objective price of output tokens that decode does not serve.", 1000.0, unit="USD per million output tokens")
     allow_unserved: bool = described(
-        "`false`: every token served and every TTFT target met, as hard limits; a fleet that cannot hold them "
-        "leaves no plan, with a diagnosis.", True)
+        "`false`: every token must be served and every TTFT target met (the unserved shares s and TTFT shortfalls "
+        "σ are fixed at 0): hard limits instead of prices. A fleet that cannot hold them leaves no plan, with a "
+        "diagnosis (exit 1, section 8).", True)
 
 
 class SolverSettings(Strict):
     """HiGHS's limits and the formulation."""
 
     time_limit_s: Annotated[float, Field(gt=0)] = described(
-        "HiGHS's time limit (it can overshoot; `timings.json` reports the time taken).", 60.0, unit="seconds")
+        "HiGHS's time limit (it can overshoot; `timings.json` reports the actual time). A solve it stops has "
+        "status `time_limit`.", 60.0, unit="seconds")
     mip_gap: Annotated[float, Field(ge=0, le=1)] = described(
         "Relative MIP gap at which HiGHS stops.", 1e-4, unit="fraction")
     threads: Annotated[int, Field(ge=1, le=256)] = described("HiGHS threads.", 1)
     node_limit: Annotated[int, Field(ge=1)] | None = described(
-        "Branch-and-bound nodes after which HiGHS stops with its best plan (a limit on work, the same on every "
-        "machine). `null`: no limit.", None, unit="nodes")
-    formulation: Name = described("A formulation of `planner/model/build.py`'s `FORMULATIONS`.", "default")
+        "Branch-and-bound nodes after which HiGHS stops with its best plan (its `mip_max_nodes`): a limit on "
+        "work, the same on every machine, unlike the time limit. A solve it stops has status `work_limit`. "
+        "`null`: no limit.", None, unit="branch-and-bound nodes")
+    formulation: Name = described(
+        "A name in `FORMULATIONS` (`planner/model/build.py`); an unknown name is refused before anything is "
+        "solved (`planner validate` checks it).", "default")
     warm_start: Literal["auto", "none", "rounded_lp"] = described(
-        "A MIP start from the rounded LP relaxation; `auto`: on models with at least 20,000 serving-unit "
-        "variables (measured worse than none, hence off).", "none")
+        "A MIP start for HiGHS: the LP relaxation with every serving unit rounded up and no training "
+        "(`planner/model/warm_start.py`); `auto` uses it on models with at least 20,000 serving-unit variables. "
+        "Measured worse than none on the year-long benchmark family (docs/performance.md), hence off.", "none")
 
 
 class Instance(Strict):
     """An instance: the horizon, demand, fleet, served models and the optional sections."""
 
-    name: Name = described("Appears in `summary.json`, the printed table and `report.md`.")
+    name: Name = described("Instance name; appears in `summary.json`, the printed table and `report.md`.")
     description: str = described("Free text, printed at the top of `report.md`.", "")
     sources: list[str] = described("Where the figures come from. Informational.", [])
-    horizon: Horizon = described("The periods (`Horizon`).")
-    demand: DemandFile = described("The demand table (`DemandFile`).")
+    horizon: Horizon = described("The periods.")
+    demand: DemandFile = described("The demand table.")
     node_types: Annotated[dict[Name, NodeType], Field(min_length=1)] = described(
-        "Hardware that can be owned or rented (`NodeType`).")
+        "Hardware that can be owned or rented, by node type name g.")
     served_models: Annotated[dict[Name, ServedModel], Field(min_length=1)] = described(
-        "What is served, its prices and where it can run (`ServedModel`).")
-    penalties: Penalties = described("Price of unserved tokens (`Penalties`).", Penalties())
-    solver: SolverSettings = described("HiGHS settings and the formulation (`SolverSettings`).", SolverSettings())
-    profiles_dir: str = described("Folder of profile files, relative to the instance.", "../models")
+        "What is served, its prices and where it can run, by served model name m.")
+    penalties: Penalties = described("Price of unserved tokens.", Penalties())
+    solver: SolverSettings = described("HiGHS settings and the formulation.", SolverSettings())
+    profiles_dir: str = described("Folder of profile files, a path relative to the instance.", "../models")
     reference: str | None = described(
-        "A published day to compare with: `reference/NAME.yaml`, with `NAME-nodes.csv` and `NAME-hourly.csv` "
-        "beside it. Fills `summary.json`'s `reference`.", None)
+        "A published day to compare with: `reference/NAME.yaml` (a path relative to the instance), with "
+        "`NAME-nodes.csv` and `NAME-hourly.csv` beside it. The files are checked by `validate` and `solve`. Fills "
+        "`summary.json`'s `reference`. `null`: no comparison.", None)
     training: Training | None = described(
-        "Training jobs and harvests that compete with serving for nodes (`Training`). `null`: no training.", None)
+        "Training jobs and open-ended harvests that compete with serving for the nodes. Absent or `null`: no "
+        "training; a section with neither `jobs` nor `harvest` adds nothing either (but is still refused under "
+        "demand scenarios).", None)
     failures: Failures | None = described(
-        "Node failures: redundant units and a spare pool (`Failures`). `null`: nodes never fail.", None)
-    scenarios: Scenarios = described("Demand scenarios and the SLO share (`Scenarios`).", Scenarios())
+        "Node failures: redundant units for an availability target, and a spare-node pool. Absent or `null`: "
+        "nodes never fail.", None)
+    scenarios: Scenarios = described(
+        "Demand scenarios: seeded noise around the demand table, or a scenario file, and the share of scenarios "
+        "that must meet the SLO. The defaults give one scenario, the demand table itself.", Scenarios())
     margins: MarginAssumptions | None = described(
-        "Assumptions of `planner margins`, each with its source (`MarginAssumptions`).", None)
+        "Assumptions of `planner margins`, each with its source. Validated by every command, read only by "
+        "`planner margins`. Absent or `null`: `planner margins` takes the first step of its waterfall only.",
+        None)

@@ -13,8 +13,10 @@ from .common import ClockWindow, NonNegative, Prices, Share, described
 class Sourced(Strict):
     """Every figure says where it comes from, or that it is an assumption."""
 
-    source: str | None = described("Where the figures of this item come from.", None)
-    assumption: bool = described("`true`: the figures are assumptions (required without a `source`).", False)
+    source: str | None = described(
+        "Where the figures of this step come from; an empty text counts as none.", None)
+    assumption: bool = described(
+        "`true`: the figures are assumptions. Required (`true`) when there is no `source`.", False)
 
     @model_validator(mode="after")
     def _sourced(self):
@@ -26,44 +28,53 @@ class Sourced(Strict):
 class ModelMix(Sourced):
     """Share of the tokens that are V3 (deepseek-chat) traffic, priced at its own list."""
 
-    v3_token_share: Share = described("Share of every token that is V3 traffic.", unit="share of tokens")
-    v3_prices_usd_per_million_tokens: Prices = described("V3's list prices (`Prices`).")
+    v3_token_share: Share = described(
+        "Share of every token that is V3 (deepseek-chat) traffic; the rest stays at the instance's prices.",
+        unit="share of tokens")
+    v3_prices_usd_per_million_tokens: Prices = described("V3's list prices.")
 
 
 class PaidShare(Sourced):
     """Share of the tokens that pay (API); web and app traffic is free."""
 
-    paid_token_share: Share = described("Share of the served tokens that pay.", unit="share of tokens")
+    paid_token_share: Share = described(
+        "Share of the served tokens that pay (API); the rest (web, app) earns nothing.", unit="share of tokens")
 
 
 class NightDiscount(Sourced, ClockWindow):
     """Off-peak prices as a share of list, in a daily clock window (local clock of the horizon)."""
 
-    v3_price_factor: Share = described("V3's prices in the window, as a share of its list.", unit="share of list")
-    r1_price_factor: Share = described("The instance's own (R1) prices in the window, as a share of list.",
-                                       unit="share of list")
+    v3_price_factor: Share = described("V3's prices inside the window are multiplied by it.", unit="share of list")
+    r1_price_factor: Share = described(
+        "The instance's own (R1) prices inside the window are multiplied by it (time-weighted within a period).",
+        unit="share of list")
 
 
 class Power(Sourced):
     """Electricity of the fleet's node-hours."""
 
-    kw_per_node_busy: NonNegative = described("Power of a serving node.", unit="kW per node")
-    kw_per_node_idle: NonNegative = described("Power of an idle or training node.", unit="kW per node")
-    pue: Annotated[float, Field(ge=1, le=3)] = described("Power usage effectiveness of the data centre.")
+    kw_per_node_busy: NonNegative = described("Power drawn by a serving node.", unit="kW per node")
+    kw_per_node_idle: NonNegative = described(
+        "Power drawn by any other fleet node (idle, spare or training).", unit="kW per node")
+    pue: Annotated[float, Field(ge=1, le=3)] = described(
+        "Power usage effectiveness of the data centre: facility energy / IT energy.")
     usd_per_kwh: NonNegative = described("Electricity price.", unit="USD per kWh")
 
 
 class Bandwidth(Sourced):
     """Network costs per token and per node."""
 
-    usd_per_million_tokens: NonNegative = described("Per served token.", 0.0, unit="USD per million tokens")
-    usd_per_node_day: NonNegative = described("Per node of the fleet and day.", 0.0, unit="USD per node-day")
+    usd_per_million_tokens: NonNegative = described(
+        "Per million served tokens, input and output.", 0.0, unit="USD per million tokens")
+    usd_per_node_day: NonNegative = described(
+        "Per fleet node-day (all fleet node-hours / 24).", 0.0, unit="USD per node-day")
 
 
 class People(Sourced):
     """Staff and overhead."""
 
-    usd_per_day: NonNegative = described("The service's share of staff and overhead.", unit="USD per day")
+    usd_per_day: NonNegative = described(
+        "The service's share of staff and overhead, per day of the horizon.", unit="USD per day")
 
 
 class Ownership(Sourced):
@@ -71,18 +82,20 @@ class Ownership(Sourced):
 
     capex_usd_per_node: NonNegative = described("Purchase price of a node with its network share.",
                                                 unit="USD per node")
-    lifetime_years: Annotated[float, Field(gt=0, le=30)] = described("Depreciation life.", unit="years")
-    cost_of_capital: Annotated[float, Field(ge=0, le=1)] = described("Annual cost of capital r.",
-                                                                      unit="per year")
+    lifetime_years: Annotated[float, Field(gt=0, le=30)] = described(
+        "n, the depreciation life: the years over which the capex is recovered.", unit="years")
+    cost_of_capital: Annotated[float, Field(ge=0, le=1)] = described(
+        "r, the annual cost of capital: capital recovery is capex · r / (1 − (1 + r)^−n) a year (capex / n when "
+        "r = 0), spread over 8,760 hours.", unit="per year")
 
 
 class MarginAssumptions(Strict):
     """The steps of the margin waterfall, applied in this order; each optional."""
 
-    model_mix: ModelMix | None = described("V3 traffic at V3's list (`ModelMix`).", None)
-    paid_share: PaidShare | None = described("Only part of the traffic pays (`PaidShare`).", None)
-    night_discount: NightDiscount | None = described("Off-peak prices (`NightDiscount`).", None)
-    power: Power | None = described("Electricity (`Power`).", None)
-    bandwidth: Bandwidth | None = described("Network (`Bandwidth`).", None)
-    people: People | None = described("Staff and overhead (`People`).", None)
-    ownership: Ownership | None = described("Capital recovery instead of rent (`Ownership`).", None)
+    model_mix: ModelMix | None = described("V3 traffic at V3's list.", None)
+    paid_share: PaidShare | None = described("Only part of the traffic pays.", None)
+    night_discount: NightDiscount | None = described("Off-peak prices.", None)
+    power: Power | None = described("Electricity.", None)
+    bandwidth: Bandwidth | None = described("Network.", None)
+    people: People | None = described("Staff and overhead.", None)
+    ownership: Ownership | None = described("Capital recovery instead of rent.", None)

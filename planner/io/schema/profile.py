@@ -29,23 +29,27 @@ class PrefillProfile(Strict):
     """Prefill: input tokens processed per second by one node, measured at a cache-hit share."""
 
     unit_nodes: Annotated[int, Field(ge=1)] = described(
-        "u_prefill: nodes of one prefill unit (its expert-parallel group).", unit="nodes")
+        "u_prefill: nodes in one prefill unit, the smallest deployable block (expert parallelism spans it).",
+        unit="nodes")
     input_tokens_per_s_per_node: Positive = described(
-        "Input tokens (cache hits included) one node prefills per second at the measured mix.",
-        unit="input tokens/s per node")
+        "ρ_prefill: the measured rate, all input tokens, cache hits included, at the cache-hit share "
+        "`cache_hit_share_at_measurement`.", unit="input tokens/s per node")
     cache_hit_share_at_measurement: Share = described(
-        "s_ref: share of input tokens that were cache hits when the rate was measured.", unit="share of input")
+        "s_ref: share of input tokens that hit the cache when the rate was measured.", unit="share of input")
     cache_hit_relative_cost: Annotated[float, Field(gt=0, le=1)] = described(
-        "h: prefill work of a cache hit as a share of a miss (a hit still loads its KV cache).")
+        "h: prefill work of one cache-hit token, in cache-miss tokens (a hit still loads its KV cache).",
+        unit="cache-miss tokens")
     servers_per_unit: Annotated[int, Field(ge=1)] = described(
-        "Prompts a unit prefills side by side (its data-parallel ranks): the servers of the TTFT queue.", 1)
+        "k: prompts one unit prefills side by side (its data-parallel ranks), each at 1/k of the unit's rate. The "
+        "servers of the TTFT queue are these streams (formulation.md, section 8). Read only when a served model "
+        "has a TTFT target.", 1, unit="prompts at a time")
 
 
 class OperatingPoint(Strict):
     """What one decode node generates when each user sees `tokens_per_s_per_user`."""
 
-    tokens_per_s_per_user: Positive = described("The per-user decode speed.", unit="output tokens/s per user")
-    output_tokens_per_s_per_node: Positive = described("What one node generates at that speed.",
+    tokens_per_s_per_user: Positive = described("A per-user decode speed v.", unit="output tokens/s per user")
+    output_tokens_per_s_per_node: Positive = described("What one node generates when every user sees v.",
                                                        unit="output tokens/s per node")
 
 
@@ -56,14 +60,16 @@ class DecodeProfile(Strict):
     the measured point, speeds strictly increasing and throughputs not increasing.
     """
 
-    unit_nodes: Annotated[int, Field(ge=1)] = described("u_decode: nodes of one decode unit.", unit="nodes")
+    unit_nodes: Annotated[int, Field(ge=1)] = described("u_decode: nodes in one decode unit.", unit="nodes")
     output_tokens_per_s_per_node: Positive = described(
-        "The measured point: output tokens one node generates per second.", unit="output tokens/s per node")
+        "The measured throughput: output tokens one node generates per second; ρ_decode when the served model "
+        "promises no speed.", unit="output tokens/s per node")
     tokens_per_s_per_user: Positive | None = described(
-        "The per-user speed of the measured point; `null`: not stated (no other speed can be promised).", None,
-        unit="output tokens/s per user")
+        "The per-user speed at which `output_tokens_per_s_per_node` was measured. Needed for any "
+        "`slo.decode_tokens_per_s_per_user` and for `operating_points`. `null`: not stated (no speed can be "
+        "promised).", None, unit="output tokens/s per user")
     operating_points: list[OperatingPoint] = described(
-        "Throughput at other speeds (`OperatingPoint`), through the measured point.", [])
+        "Throughput at other per-user speeds, through the measured point. Empty: the measured point only.", [])
 
     @model_validator(mode="after")
     def _table_is_monotone_and_holds_the_measured_point(self) -> "DecodeProfile":
@@ -107,14 +113,16 @@ class DecodeProfile(Strict):
 class Profile(Strict):
     """One served model on one node type. Throughputs are per node, in tokens per second."""
 
-    name: str = described("`served_model@node_type`, the file's name without `.yaml`.")
-    served_model: str = described("The model served (informational; names the profile).")
-    node_type: str = described("The hardware (informational; names the profile).")
+    name: str = described(
+        "Must be `served_model@node_type`, built from the two fields `served_model` and `node_type`, and equal "
+        "the file name without `.yaml`.")
+    served_model: str = described("The served model's architecture (forms the name only).")
+    node_type: str = described("The node type (forms the name only).")
     gpus_per_node: Annotated[int, Field(ge=1)] = described(
-        "GPUs per node; must equal the instance node type's.", unit="GPUs")
-    prefill: PrefillProfile = described("Prefill (`PrefillProfile`).")
-    decode: DecodeProfile = described("Decode (`DecodeProfile`).")
-    sources: Annotated[list[str], Field(min_length=1)] = described("Where every figure comes from.")
+        "GPUs per node; must equal the instance node type's `gpus_per_node`.", unit="GPUs")
+    prefill: PrefillProfile = described("Prefill: input tokens per second, measured at a cache-hit share.")
+    decode: DecodeProfile = described("Decode: output tokens per second, at per-user speeds.")
+    sources: Annotated[list[str], Field(min_length=1)] = described("Where each figure comes from.")
     notes: str = described("Free text.", "")
 
     def prefill_miss_equivalents_per_token_at_measurement(self) -> float:

@@ -20,7 +20,8 @@ class Chart(Strict):
     """sweep.png: metrics against one varied field."""
 
     x: str = described("The varied field on the x axis (a dotted path of the grid).")
-    y: Annotated[list[str], Field(min_length=1)] = described("Metrics, one panel each (dotted paths of summary.json).")
+    y: Annotated[list[str], Field(min_length=1)] = described(
+        "Metrics, one panel each (dotted paths of `summary.json`).")
     logx: bool = described("A logarithmic x axis.", False)
     title: str = described("The chart's title; empty: the sweep's name.", "")
 
@@ -28,13 +29,15 @@ class Chart(Strict):
 class SweepSpec(Strict):
     """A base instance, fields set for every case, and the cases."""
 
-    name: str = described("Names the result store (results/sweeps/NAME by default) and the progress bar.")
-    base: str = described("The base instance, relative to the spec.")
-    set: list[str] = described("`dotted.path=value` overrides applied to the base for every case.", [])
+    name: str = described("Names the result store (`results/sweeps/NAME` by default) and the progress bar.")
+    base: str = described("The base instance, a path relative to the spec file; it must exist.")
+    set: list[str] = described(
+        "`dotted.path=value` overrides (as `--set` takes them) applied to the base for every case.", [])
     grid: dict[str, list[Any]] = described(
-        "Dotted paths and their values: every combination is a case.", {})
-    cases: list[dict[str, Any]] = described("More cases, each a mapping of dotted paths to values.", [])
-    metrics: list[str] = described("Summary figures in the aggregate table (dotted paths of summary.json).",
+        "`--set` paths and their values: every combination is a case. A spec needs a grid or `cases`.", {})
+    cases: list[dict[str, Any]] = described(
+        "More cases, each a mapping of `--set` paths to values; a case given twice runs once.", [])
+    metrics: list[str] = described("Summary figures in the aggregate table (dotted paths of `summary.json`).",
                                    list(DEFAULT_METRICS))
-    chart: Chart | None = described("The chart (`Chart`); `null`: none.", None)
+    chart: Chart | None = described("The chart, `sweep.png`; `null`: none.", None)
     description: str = described("Free text.", "")
