@@ -7,7 +7,7 @@ RESULTS ?= results
 INSTANCE ?= instances/deepseek-2025-02-28.yaml
 
 .DEFAULT_GOAL := help
-.PHONY: help run test reproduce frontier mixed training reseller sweep margins bench validate clean
+.PHONY: help run test test-fast docs reproduce frontier mixed training reseller sweep margins bench validate clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -23,8 +23,14 @@ run: $(STAMP) ## solve the reference day and print the plan beside the published
 	$(BIN)/planner solve $(INSTANCE) --out $(RESULTS)/deepseek-2025-02-28 --overwrite
 	@echo "files written under $(RESULTS)/deepseek-2025-02-28/"
 
-test: $(STAMP) ## run the test suite
+test: $(STAMP) ## run the test suite (all of it)
 	$(BIN)/python -m pytest
+
+test-fast: $(STAMP) ## the tests without sweeps, Dask, fuzzing and whole studies (under a minute)
+	$(BIN)/python -m pytest -m "not slow"
+
+docs: $(STAMP) ## regenerate the generated parts of docs/ (field tables, family sections)
+	$(BIN)/python -m planner.report.docs
 
 reproduce: $(STAMP) ## recompute the published arithmetic and set the optimized day beside it
 	$(BIN)/planner reproduce --out $(RESULTS)/reproduce --overwrite
@@ -43,7 +49,8 @@ training: $(STAMP) ## the reference day on 278 owned nodes: how much training fi
 	@echo "files written under $(RESULTS)/overnight-training/ (training.csv: each job's start, end and nodes)"
 
 reseller: $(STAMP) ## a reseller's stable service: fleet, provisioning ratio, margin, out-of-sample check, scale sweep
-	$(BIN)/planner reseller instances/reseller.yaml --out $(RESULTS)/reseller --overwrite
+	$(BIN)/planner reseller instances/reseller.yaml --out $(RESULTS)/reseller --overwrite \
+		--compare-with reference/deepseek-2025-02-28.yaml --compare-with reference/luchen-2025-03-01-claim.yaml
 	@echo "files written under $(RESULTS)/reseller/"
 
 WORKERS ?= 2

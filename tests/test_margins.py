@@ -13,7 +13,7 @@ from planner.model.duals import marginal_costs
 from planner.studies.margins import ownership_usd_per_node_hour, study
 from planner.model.solve import solve
 
-from .conftest import REFERENCE_INSTANCE, tiny_instance
+from .conftest import REFERENCE_INSTANCE, ROOT, tiny_instance
 
 
 @pytest.fixture(scope="module")
@@ -118,3 +118,14 @@ def test_a_margin_figure_without_source_or_assumption_flag_is_bad_input(tmp_path
     result = CliRunner().invoke(main, ["validate", str(REFERENCE_INSTANCE), "--set", "margins.people.assumption=false"])
     assert result.exit_code == 2
     assert "margins.people" in result.stderr and "source" in result.stderr
+
+
+def test_the_waterfall_prices_every_model_at_its_own_list():
+    """Two served models (instances/mixed-fleet.yaml: 40 % deepseek-chat at V3's list, 60 %
+    deepseek-reasoner at R1's): the waterfall's first step is the plan's own revenue, $449,484 as
+    `planner solve` reports it, not every token at the first model's list ($280,560)."""
+    inputs = api.load(ROOT / "instances" / "mixed-fleet.yaml", ["solver.node_limit=1"])
+    plan = api.plan(inputs)
+    first = study(inputs, solver={"node_limit": 1}).waterfalls["optimized plan"][0]
+    assert plan.totals.revenue_usd.total == pytest.approx(449_484)
+    assert first.revenue_usd == pytest.approx(plan.totals.revenue_usd.total, rel=1e-12)

@@ -166,6 +166,7 @@ def test_reseller_study_on_the_shipped_instance():
         r["provisioning"]["leased_fleet"] / r["provisioning"]["full_use_nodes"])
 
 
+@pytest.mark.slow
 def test_reseller_command_writes_the_scale_chart(tmp_path):
     out = tmp_path / "reseller"
     result = CliRunner().invoke(main, ["reseller", str(RESELLER), "--set", "scenarios.count=4", "--oos-scenarios", "4",

@@ -90,6 +90,7 @@ def check_outcome(result, files: list[Path]) -> None:
     assert "Traceback" not in result.output + result.stderr
 
 
+@pytest.mark.slow
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(instance_mutations())
 def test_fuzz_the_instance_file(tmp_path_factory, mutation):
@@ -122,6 +123,7 @@ def csv_mutations(draw):
     return lines, kind, row, cell, column
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(csv_mutations())
 def test_fuzz_the_demand_table(tmp_path_factory, mutation):
@@ -153,6 +155,7 @@ def test_fuzz_the_demand_table(tmp_path_factory, mutation):
     check_outcome(result, [path, csv])
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(["solver.mip_gap", "demand.scale", "horizon.periods", "served_models.deepseek-r1.slo.ttft_s",
                         "node_types.h800.rental.max_nodes", "penalties.unserved_output_usd_per_million_tokens",
@@ -211,6 +214,7 @@ def test_no_plan_before_the_limit_exits_1_with_the_reason():
     assert "before finding a plan" in one_error_line(result)
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_cleanly_with_130_and_no_complete_looking_files(tmp_path):
     out = tmp_path / "plan"
     process = subprocess.Popen([sys.executable, "-m", "planner.cli", "solve", str(MIXED), "--mip-gap", "0",
@@ -236,6 +240,7 @@ def test_files_are_written_whole_and_with_the_usual_permissions(tmp_path):
     assert math.isfinite(json.loads((out / "summary.json").read_text())["cost_usd"]["total"])
 
 
+@pytest.mark.slow
 def test_dask_scheduler_started_by_the_tool_listens_on_loopback():
     pytest.importorskip("dask.distributed")
     from planner.studies.executors import dask_executor

@@ -34,6 +34,7 @@ def records(out: Path) -> list[dict]:
     return [json.loads(p.read_text()) for p in sorted((out / "cases").glob("*.json"))]
 
 
+@pytest.mark.slow
 def test_a_killed_sweep_resumes_with_nothing_lost_or_duplicated(tmp_path):
     """Ten mixed-fleet cases stopped by a 0.3 s time limit; the sweep is killed (SIGKILL, the
     whole process group) once three are stored, then resumed."""
@@ -62,6 +63,7 @@ def test_a_killed_sweep_resumes_with_nothing_lost_or_duplicated(tmp_path):
     assert len(table) == 10 and table["case"].is_unique and (table["run"] == "ok").all()
 
 
+@pytest.mark.slow
 def test_a_finished_store_needs_resume_or_overwrite(tmp_path):
     spec = write_spec(tmp_path, {"demand.scale": [0.5, 1.0]})
     out = tmp_path / "store"
@@ -86,6 +88,7 @@ def dies_on_small_scale(inputs, updates: dict, solver: dict) -> dict:
     return run_case(inputs, updates, solver)
 
 
+@pytest.mark.slow
 def test_a_worker_that_dies_fails_its_case_only(tmp_path):
     spec = write_spec(tmp_path, {"demand.scale": [0.25, 0.5, 1.0, 2.0]})
     table = run_sweep(load_sweep(spec), tmp_path / "store", workers=2, task=dies_on_small_scale)
@@ -94,6 +97,7 @@ def test_a_worker_that_dies_fails_its_case_only(tmp_path):
     assert "died" in table.loc[table["demand.scale"] == 0.25, "error"].item()
 
 
+@pytest.mark.slow
 def test_dask_local_cluster_gives_the_same_table(tmp_path):
     pytest.importorskip("dask.distributed")
     spec = write_spec(tmp_path, {"demand.scale": [0.1, 1.0, 3.0]})
