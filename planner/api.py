@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from .errors import Argument, InputError
 from .io.inputs import Inputs, load_inputs
 from .io.inputs import vary as _vary
 from .model.build import formulation_families
@@ -103,7 +102,40 @@ def reproduce(instance: str | Path, overrides: Overrides = (), out: str | Path |
     return reproduction
 
 
-def require(condition: bool, argument: str, value: Any, problem: str) -> None:
-    """An argument check: InputError naming the argument when `condition` is false."""
-    if not condition:
-        raise InputError(Argument(argument), "", value, problem)
+def _inputs(what: str | Path | Inputs, overrides: Overrides = ()) -> Inputs:
+    inputs = what if isinstance(what, Inputs) else load(what, overrides)
+    planning_data(inputs)  # every check of a solve, before the study starts
+    return inputs
+
+
+def frontier(instance: str | Path | Inputs, served_model: str | None = None,
+             speeds: Sequence[float] = (16, 18, 21, 25, 30, 35, 40), ttfts: Sequence[float | None] = (None, 2, 1, 0.5),
+             overrides: Overrides = (), *, workers: int = 1, executor: str = "process", scheduler: str | None = None,
+             **solver: Any):
+    """The SLO frontier (studies/frontier.py): a DataFrame, one row per (TTFT target, speed)."""
+    from .studies.frontier import slo_frontier
+
+    inputs = _inputs(instance, overrides)
+    model = served_model or next(iter(inputs.spec.served_models))
+    return slo_frontier(inputs, model, speeds, ttfts, solver, workers=workers, executor_kind=executor,
+                        scheduler=scheduler)
+
+
+def reseller(instance: str | Path | Inputs, overrides: Overrides = (), *, oos_seed: int | None = None,
+             oos_scenarios: int = 50, workers: int = 1, executor: str = "process", scheduler: str | None = None,
+             **solver: Any):
+    """The reseller study (studies/reseller.py): the stochastic plan, the provisioning ratio, the
+    value of the stochastic solution and the out-of-sample check."""
+    from .studies.reseller import study
+
+    return study(_inputs(instance, overrides), solver, oos_seed=oos_seed, oos_scenarios=oos_scenarios,
+                 workers=workers, executor_kind=executor, scheduler=scheduler)
+
+
+def margins(instance: str | Path | Inputs, volumes: Sequence[float] = (), overrides: Overrides = (), *,
+            workers: int = 1, executor: str = "process", scheduler: str | None = None, **solver: Any):
+    """The margins study (studies/margins.py): waterfalls, gross margins, marginal costs, break-even."""
+    from .studies.margins import study
+
+    return study(_inputs(instance, overrides), volumes, solver, workers=workers, executor_kind=executor,
+                 scheduler=scheduler)
