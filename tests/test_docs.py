@@ -1,4 +1,5 @@
-"""The generated parts of the docs are fresh, and every schema field has its documentation."""
+"""The generated parts of the docs are fresh, every schema field and every constraint family has its
+documentation, and the links between the docs resolve."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from pydantic import BaseModel
 
 from planner.io.schema import instance as schema
 from planner.io.validation import Strict
+from planner.model.build import FORMULATIONS
+from planner.model.contract import FAMILIES
 from planner.report import docs
 
 SCHEMA_MODULES = ("common", "instance", "training", "failures", "scenarios", "margins", "profile", "sweep")
@@ -95,3 +98,112 @@ def test_render_replaces_only_the_blocks_and_refuses_bad_markers():
 
 def test_check_exits_0_when_fresh(capsys):
     assert docs.main(["--check"]) == 0
+
+
+# -- the model's families ---------------------------------------------------------------------------
+
+FORMULATION_DOC = "docs/formulation.md"
+
+
+def test_formulation_md_is_a_generated_doc():
+    assert FORMULATION_DOC in docs.DOCS
+
+
+def test_every_family_has_a_generated_section():
+    """One `generated: family NAME` block per family of planner/model/families/, each under its own
+    heading, and no block for a family that does not exist."""
+    text = (docs.ROOT / FORMULATION_DOC).read_text(encoding="utf-8")
+    blocks = re.findall(r"^<!-- generated: family (\S+) -->", text, re.MULTILINE)
+    package = docs.package_families()
+    assert set(package) <= set(FAMILIES)
+    missing = [name for name in package if name not in blocks]
+    assert not missing, (f"families without a section in {FORMULATION_DOC}: {missing}; add a heading and "
+                         "`<!-- generated: family NAME -->` `<!-- end generated -->`, then run `make docs`")
+    assert len(blocks) == len(set(blocks)), f"a family has two sections: {blocks}"
+    assert set(blocks) <= set(FAMILIES)
+    for name in blocks:
+        heading = re.search(rf"^#+ .*Family `{name}`\n\n<!-- generated: family {name} -->", text, re.MULTILINE)
+        assert heading, f"the block of family {name} does not follow a heading 'Family `{name}`'"
+
+
+def test_the_formulations_and_pools_are_generated():
+    text = (docs.ROOT / FORMULATION_DOC).read_text(encoding="utf-8")
+    assert re.search(r"^<!-- generated: formulations -->", text, re.MULTILINE)
+    assert re.search(r"^<!-- generated: pools -->", text, re.MULTILINE)
+    table = docs.formulations_block("")
+    for name, order in FORMULATIONS.items():
+        assert f"| `{name}` | " + ", ".join(f"`{f}`" for f in order) + " |" in table
+
+
+def test_a_family_block_renders_its_contract_and_its_docstring():
+    block = docs.family_block("serving_capacity")
+    f = FAMILIES["serving_capacity"]
+    assert "`planner/model/families/serving_capacity.py`" in block
+    assert "| applies to | every instance |" in block
+    assert "| exports tables | `units`, `unserved` |" in block
+    assert "| contributes to pools | `cost_usd`, `service_shortfalls`, `demand_rows` |" in block
+    assert inspect.cleandoc(f.doc) in block
+    assert "| applies to | Instances with a TTFT target (`slo.ttft_s`) and demand. |" in docs.family_block("ttft_minimum_units")
+    assert docs.family_block("serving_capacity") == block  # stable
+    with pytest.raises(ValueError, match="no such family"):
+        docs.family_block("no_such_family")
+
+
+def test_export_names_are_read_without_solving():
+    assert docs.export_names(FAMILIES["fleet"].exports) == ("owned", "rented")
+    assert docs.export_names(FAMILIES["switching"].exports) == ("training", "moves")
+
+    def listed(model, data):
+        """Fees per period.
+
+        Tables: `fees`, `fee_totals`
+        """
+        return {name: None for name in ("fees", "fee_totals")}
+
+    def hidden(model, data):
+        tables = {}
+        return tables
+
+    assert docs.export_names(listed) == ("fees", "fee_totals")
+    with pytest.raises(ValueError, match="cannot tell its table names"):
+        docs.export_names(hidden)
+
+
+def test_a_marker_quoted_inside_a_line_is_text():
+    text = "Add `<!-- generated: family NAME -->` `<!-- end generated -->` to the doc.\n"
+    assert docs.render(text) == text
+    block = "<!-- generated: formulations -->\nold\n<!-- end generated -->\n"
+    assert "| `default` |" in docs.render(block)
+
+
+# -- links between the docs ------------------------------------------------------------------------
+
+def anchor(heading: str) -> str:
+    """GitHub's anchor of a heading: lower case, punctuation but '-' and '_' dropped, spaces to '-'."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower().replace("`", ""))
+    return text.replace(" ", "-")
+
+
+def headings(path) -> set[str]:
+    text = re.sub(r"^```.*?^```", "", path.read_text(encoding="utf-8"), flags=re.MULTILINE | re.DOTALL)
+    return {anchor(h) for h in re.findall(r"^#+ (.+)$", text, re.MULTILINE)}
+
+
+@pytest.mark.parametrize("name", sorted(p.relative_to(docs.ROOT).as_posix()
+                                        for p in (docs.ROOT / "docs").rglob("*.md")))
+def test_links_between_the_docs_resolve(name):
+    """Every relative link of a doc names an existing file and, for a markdown file, an existing
+    heading."""
+    path = docs.ROOT / name
+    text = re.sub(r"^```.*?^```", "", path.read_text(encoding="utf-8"), flags=re.MULTILINE | re.DOTALL)
+    broken = []
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if re.match(r"[a-z]+:", target):
+            continue
+        file, _, fragment = target.partition("#")
+        linked = (path.parent / file).resolve() if file else path
+        if not linked.exists():
+            broken.append(target)
+        elif fragment and linked.suffix == ".md" and fragment not in headings(linked):
+            broken.append(target)
+    assert not broken, f"{name}: links that do not resolve: {broken}"

@@ -1,4 +1,5 @@
-"""Generated parts of the docs: field tables rendered from the schema's Field descriptions.
+"""Generated parts of the docs: field tables rendered from the schema's Field descriptions, and the
+model's families rendered from their contracts and docstrings.
 
 A doc file holds blocks between two markers:
 
@@ -7,10 +8,20 @@ A doc file holds blocks between two markers:
     <!-- end generated -->
 
 The word after `generated:` picks a generator in GENERATORS, which is called with the rest of the
-marker and returns the block's text; `render` replaces every block by it. The `fields` generator
-renders a class's docstring (first line) and a table of its fields: type and bounds from the
-annotation, unit and source from `described`, the default, and the description; `omit=a,b` leaves
-fields out (documented elsewhere, e.g. those every margins step inherits).
+marker and returns the block's text; `render` replaces every block by it. The kinds:
+
+- `fields dotted.path.Class [omit=a,b]`: a class's docstring (first line) and a table of its
+  fields: type and bounds from the annotation, unit and source from `described`, the default, and
+  the description; `omit=a,b` leaves fields out (documented elsewhere, e.g. those every margins
+  step inherits).
+- `family NAME`: a registered family (planner/model/contract.py, FAMILIES): its module's first
+  line, its contract (applies to, needs, provides, pools contributed to and consumed, exported
+  tables, warm-start hook) and its add_NAME docstring, the family's math, as markdown. The
+  exported table names come from the exports function's docstring (a line "Tables: `a`, `b`") or
+  else from the dict literal it returns; no model is built.
+- `formulations`: the FORMULATIONS table (planner/model/build.py), formulation -> families.
+- `pools`: the pools (POOLS), what a term is, the families that contribute and the one that
+  consumes.
 
     python -m planner.report.docs           rewrites the DOCS files in place
     python -m planner.report.docs --check   exits 1 naming every DOCS file that is stale
@@ -19,10 +30,13 @@ fields out (documented elsewhere, e.g. those every margins step inherits).
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib
+import inspect
 import json
 import re
 import sys
+import textwrap
 import types
 from collections.abc import Callable
 from pathlib import Path
@@ -35,10 +49,12 @@ from ..io.schema.common import NAME_PATTERN
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The files with generated blocks, relative to the repository root.
-DOCS = ("docs/formats.md",)
+DOCS = ("docs/formats.md", "docs/formulation.md")
 
-BLOCK = re.compile(r"(<!-- generated: (\w+) *(.*?) -->\n)(.*?)(<!-- end generated -->)", re.DOTALL)
-START = re.compile(r"<!-- generated:")
+#: A block: its start marker at the beginning of a line (a marker quoted inside a line is text).
+BLOCK = re.compile(r"^(<!-- generated: (\w+) *([^\n]*?) *-->\n)(.*?)(<!-- end generated -->)",
+                   re.DOTALL | re.MULTILINE)
+START = re.compile(r"^<!-- generated:", re.MULTILINE)
 
 _BASIC = {int: "integer", float: "number", str: "string", bool: "boolean", Any: "any value"}
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
@@ -176,9 +192,125 @@ def fields_block(argument: str) -> str:
     return (f"{intro}\n\n" if intro else "") + fields_table(cls, omit) + "\n"
 
 
+# -- the model's families ------------------------------------------------------------------------
+
+def _registry():
+    """(FORMULATIONS, FAMILIES, POOLS), every family module imported (planner.model.build does)."""
+    from ..model.build import FORMULATIONS
+    from ..model.contract import FAMILIES, POOLS
+
+    return FORMULATIONS, FAMILIES, POOLS
+
+
+def package_families() -> list[str]:
+    """The families of planner/model/families/ (not one a test registers), in formulation order:
+    first as the formulations list them, then any other by name."""
+    formulations, families, _ = _registry()
+    from ..model import families as package
+
+    ours = {name for name, f in families.items() if f.add.__module__.startswith(package.__name__ + ".")}
+    ordered = [name for order in formulations.values() for name in order if name in ours]
+    return list(dict.fromkeys(ordered + sorted(ours)))
+
+
+def _codes(names) -> str:
+    return ", ".join(f"`{n}`" for n in names) if names else "–"
+
+
+def _first_line(function) -> str:
+    doc = inspect.getdoc(function) or ""
+    return doc.splitlines()[0].strip() if doc.strip() else ""
+
+
+def applies_text(applies) -> str:
+    """'every instance', the predicate's docstring (first line), or its name."""
+    from ..model.contract import always
+
+    if applies is always:
+        return "every instance"
+    return _first_line(applies) or f"instances for which `{applies.__name__}(data)` is true"
+
+
+def export_names(exports) -> tuple[str, ...]:
+    """The table names an exports function returns, read without calling it: a docstring line
+    "Tables: `a`, `b`", or else the string keys of the dict literals it returns."""
+    doc = inspect.getdoc(exports) or ""
+    listed = re.search(r"^Tables?: (.+)$", doc, re.MULTILINE)
+    if listed:
+        return tuple(re.findall(r"`([^`]+)`", listed.group(1)))
+    names = []
+    for node in ast.walk(ast.parse(textwrap.dedent(inspect.getsource(exports)))):
+        if isinstance(node, ast.Return) and isinstance(node.value, ast.Dict):
+            for key in node.value.keys:
+                if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
+                    names = []
+                    break
+                names.append(key.value)
+    if not names:
+        raise ValueError(f"{exports.__module__}.{exports.__qualname__}: cannot tell its table names; return a "
+                         "dict literal with string keys, or name them in its docstring: Tables: `a`, `b`")
+    return tuple(dict.fromkeys(names))
+
+
+def family_block(argument: str) -> str:
+    """`family NAME`: the module's first line, the contract, and the add_NAME docstring."""
+    _, families, _ = _registry()
+    name = argument.strip()
+    if name not in families:
+        raise ValueError(f"family {name!r}: no such family; the families are {sorted(families)}")
+    f = families[name]
+    module = sys.modules[f.add.__module__]
+    where = module.__name__.replace(".", "/") + ".py"  # from the name: the same wherever it is installed
+    summary = (inspect.getdoc(module) or "").strip().splitlines()
+    rows = [("applies to", applies_text(f.applies)),
+            ("needs", _codes(f.needs)),
+            ("provides", _codes(f.provides)),
+            ("contributes to pools", _codes(f.contributes)),
+            ("consumes pools", _codes(f.consumes))]
+    if f.exports is not None:
+        about = _first_line(f.exports)
+        rows.append(("exports tables", _codes(export_names(f.exports)) + (f": {about}" if about else "")))
+    else:
+        rows.append(("exports tables", "–"))
+    rows.append(("warm start", (_first_line(f.start) or f"`{f.start.__name__}`") if f.start is not None else "–"))
+    table = "\n".join(["| contract | |", "|---|---|"] + [f"| {key} | {_cell(value)} |" for key, value in rows])
+    doc = inspect.cleandoc(f.doc)
+    if not doc:
+        raise ValueError(f"family {name}: add_{name} has no docstring (the family's math)")
+    intro = f"{summary[0]} " if summary else ""
+    return f"{intro}(`add_{name}` in `{where}`)\n\n{table}\n\n{doc}\n\n"
+
+
+def formulations_block(argument: str) -> str:
+    """`formulations`: formulation -> its families, in order."""
+    if argument.strip():
+        raise ValueError(f"formulations takes no argument, not {argument!r}")
+    formulations, _, _ = _registry()
+    rows = ["| formulation | families, in order |", "|---|---|"]
+    rows += [f"| `{name}` | {_codes(order)} |" for name, order in formulations.items()]
+    return "\n".join(rows) + "\n\n"
+
+
+def pools_block(argument: str) -> str:
+    """`pools`: each pool, what a term is, its contributors and its consumer."""
+    if argument.strip():
+        raise ValueError(f"pools takes no argument, not {argument!r}")
+    _, families, pools = _registry()
+    order = package_families()
+    rows = ["| pool | a term is | contributed by | consumed by |", "|---|---|---|---|"]
+    for pool, term in pools.items():
+        contributors = [n for n in order if pool in families[n].contributes]
+        consumers = [n for n in order if pool in families[n].consumes]
+        rows.append(f"| `{pool}` | {_cell(term)} | {_codes(contributors)} | {_codes(consumers)} |")
+    return "\n".join(rows) + "\n\n"
+
+
 #: Kinds of generated block: the word after `generated:` -> a function of the rest of the marker.
 GENERATORS: dict[str, Callable[[str], str]] = {
     "fields": fields_block,
+    "family": family_block,
+    "formulations": formulations_block,
+    "pools": pools_block,
 }
 
 

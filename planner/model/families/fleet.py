@@ -27,18 +27,25 @@ def _start(model: pyo.ConcreteModel):
         provides=("owned_nodes", "rented_nodes", "owned_cost_usd", "rental_cost_usd"),
         contributes=("cost_usd",), exports=_exports, start=_start)
 def add_fleet(model: pyo.ConcreteModel, data: PlanningData, pools: Pools) -> None:
-    """Owned fleet F_g and rented nodes R_{g,t}, and their cost.
+    """Owned fleet F_g and rented nodes R_{g,t}, and what they cost.
 
-    **Variables** F_g in Z+ (nodes, whole horizon), R_{g,t} in Z+ (nodes in period t).
-    **Bounds** owned_min_g <= F_g <= owned_max_g; 0 <= R_{g,t} <= rental_max_g. A node type
-    without an `owned` (`rental`) section has its maximum at 0; a missing maximum is no limit.
+    **Variables** F_g in Z+ (`owned_nodes`: nodes for the whole horizon) and R_{g,t} in Z+
+    (`rented_nodes`: nodes in period t), over every node type g and period t.
+
+    **Bounds** (variable bounds, not rows):
+
+        F^min_g <= F_g <= F^max_g          (owned.min_nodes, owned.max_nodes)
+        0 <= R_{g,t} <= R^max_g            (rental.max_nodes)
+
+    A missing maximum is no limit. A node type without an `owned` section has
+    F^min_g = F^max_g = 0; one without a `rental` section has R^max_g = 0.
 
     **Costs** (pool cost_usd), with a_g, b_g the owned and rental prices in USD per node-hour
-    (gpus_per_node x USD per GPU-hour), Delta the period length, H = T Delta the horizon and S
-    equally likely scenarios stacked as blocks of periods:
+    (gpus_per_node x USD per GPU-hour; 0 without the section), Delta the period length in hours,
+    H = T Delta the horizon and S equally likely scenarios stacked as blocks of periods:
 
-        owned_cost_usd  = sum_g a_g H F_g               (every hour of the horizon, used or not)
-        rental_cost_usd = (1/S) sum_{g,t} b_g Delta R_{g,t}   (only when rented; expected over scenarios)
+        owned_cost_usd  = sum_g a_g H F_g                    (every hour of the horizon, used or not)
+        rental_cost_usd = (1/S) sum_{g,t} b_g Delta R_{g,t}  (only when rented; expected over scenarios)
     """
     def owned_bounds(m, g):
         t = data.node_type(g)

@@ -11,7 +11,7 @@ from ..contract import Pools, family
 @family(needs=("serving_nodes", "owned_nodes", "rented_nodes", "NODE_TYPES", "PERIODS"),
         provides=("node_balance",), consumes=("nodes_off_serving",))
 def add_node_balance(model: pyo.ConcreteModel, data: PlanningData, pools: Pools) -> None:
-    """**Constraint** node_balance, **enforced over** (g, t):
+    """**Constraint** `node_balance`, **enforced over** (g, t):
 
         serving_nodes_{g,t} + sum_{k in nodes_off_serving} k_{g,t} - F_g - R_{g,t} <= 0
 

@@ -9,6 +9,7 @@ from ..contract import Pools, family
 
 
 def _has_chance_constraint(data: PlanningData) -> bool:
+    """Instances with `scenarios.slo_share`."""
     return data.scenario_slo_share is not None
 
 
@@ -22,15 +23,19 @@ def _start(model: pyo.ConcreteModel):
         provides=("SCENARIOS", "scenario_miss", "SHORTFALLS", "scenario_slo_shortfall", "scenario_slo_share"),
         consumes=("service_shortfalls",), start=_start)
 def add_scenario_slo(model: pyo.ConcreteModel, data: PlanningData, pools: Pools) -> None:
-    """With scenarios.slo_share = beta: binary miss_s per scenario, and for every service
-    shortfall share sigma_k of the pool service_shortfalls (the unserved shares s_{m,r,t}, the
-    TTFT pool shortfalls sigma_{m,t}), in period t_k:
+    """With `scenarios.slo_share` = beta: a binary miss_s (`scenario_miss`) per scenario s in
+    `SCENARIOS` = {0, ..., S-1}; s(t) = floor(t / T) is the scenario of period t
+    (`PlanningData.scenario_of`). For every service shortfall share sigma_k of the pool
+    service_shortfalls, in period t_k (`SHORTFALLS` indexes them: the unserved shares s_{m,r,t} of
+    every (m, r, t), rows without demand included, and, when the TTFT family applies, the TTFT
+    pool shortfalls sigma_{m,t} of every (m, t)):
 
         scenario_slo_shortfall:  sigma_k <= miss_{s(t_k)}
         scenario_slo_share:      (1/S) sum_s miss_s <= 1 - beta
 
     Scenarios not allowed to miss serve all their demand at the SLO; the others still pay the
-    penalty for what they leave unserved. Without slo_share, misses only carry the penalty.
+    penalty for what they leave unserved. Without slo_share the family does not apply, and misses
+    only carry the penalty.
     """
     beta = data.scenario_slo_share
     shortfalls = [(var, period(key)) for var_component, period in pools["service_shortfalls"]

@@ -55,30 +55,38 @@ def _start(model: pyo.ConcreteModel):
         provides=("serving_units", "unserved_share", "serving_capacity", "serving_nodes", "unserved_penalty_usd"),
         contributes=("cost_usd", "service_shortfalls", "demand_rows"), exports=_exports, start=_start)
 def add_serving_capacity(model: pyo.ConcreteModel, data: PlanningData, pools: Pools) -> None:
-    """**Constraint** serving_capacity, **enforced over** (m, r, t) with D_{m,r,t} > 0:
+    """**Variables** x_{m,g,r,t} in Z+ (`serving_units`, over `UNIT_KINDS` x `PERIODS`): whole
+    serving units, u_{m,g,r} nodes each; s_{m,r,t} in [0, 1] (`unserved_share`, over every
+    (m, r, t)): the share of the demand not served.
+
+    **Constraint** `serving_capacity`, **enforced over** (m, r, t) with D_{m,r,t} > 0 (rows
+    without demand are skipped, `_no_demand`):
 
         sum_{g : (m,g) deployed} (c_{m,g,r,t} / D_{m,r,t}) x_{m,g,r,t} + s_{m,r,t} >= 1
 
     i.e. capacity + unserved >= demand, each row divided by its demand so that the right-hand
     side is 1 whatever the scale (10^3 or 10^15 tokens a day stay within solver tolerances).
-    x_{m,g,r,t} in Z+ are serving units (u_{m,g,r} nodes each); c_{m,g,r,t} is what one unit
-    serves in period t in million tokens (input tokens for prefill at the period's cache-hit
-    mix, output tokens for decode; see physics.compile._unit_capacity_mtok); D_{m,r,t} the
-    demand in million tokens; 0 <= s_{m,r,t} <= 1 the unserved share. Unserved tokens are
-    s_{m,r,t} D_{m,r,t}. The row's dual divided by D_{m,r,t} is the marginal cost of a million
-    tokens in $ (pool demand_rows). With penalties.allow_unserved false, s = 0: every token
+    c_{m,g,r,t} is what one unit serves in period t in million tokens (input tokens for prefill
+    at the period's cache-hit mix, output tokens for decode; `physics.compile._unit_capacity_mtok`)
+    and D_{m,r,t} the demand in million tokens. Unserved tokens are s_{m,r,t} D_{m,r,t}. The row
+    grows with demand (pool demand_rows): its dual divided by D_{m,r,t} is the marginal cost of a
+    million tokens in USD. With `penalties.allow_unserved` false, s is fixed at 0: every token
     must be served.
 
-    **Bounds** 0 <= x_{m,g,r,t} <= ceil(D_{m,r,t} / c_{m,g,r,t}), raised to the floors that
-    other families set (TTFT, availability; raise_unit_bound): type g alone never needs more
-    (_max_useful_units); a valid bound that cuts the search.
+    **Bounds** 0 <= x_{m,g,r,t} <= ceil(D_{m,r,t} / c_{m,g,r,t} - 1e-9) (`_max_useful_units`; 0 in
+    a period without demand): type g alone never needs more, so the bound is valid, and it cuts
+    the search. A family that sets a floor on units (TTFT, availability) raises the bound to its
+    floor (`raise_unit_bound`).
 
-    **Expression** serving_nodes_{g,t} = sum_{(m,g,r)} u_{m,g,r} x_{m,g,r,t}.
+    **Expression** serving_nodes_{g,t} = sum_{(m,g,r) in UNIT_KINDS} u_{m,g,r} x_{m,g,r,t}.
 
-    **Cost** (pool cost_usd) unserved_penalty_usd = (1/S) sum_{m,r,t} p_r D_{m,r,t} s_{m,r,t},
-    p_r the penalty in USD per million unserved input (prefill) or output (decode) tokens,
-    weighted 1/S with S equally likely scenarios. The unserved shares s are service shortfalls
-    (pool service_shortfalls): a scenario with s > 0 misses its SLO.
+    **Cost** (pool cost_usd), p_r the penalty in USD per million unserved input (prefill) or
+    output (decode) tokens, weighted 1/S with S equally likely scenarios:
+
+        unserved_penalty_usd = (1/S) sum_{(m,r,t) : D_{m,r,t} > 0} p_r D_{m,r,t} s_{m,r,t}
+
+    The unserved shares s of every (m, r, t) are service shortfalls (pool service_shortfalls): a
+    scenario with s > 0 misses its SLO.
     """
     model.serving_units = pyo.Var(model.UNIT_KINDS, model.PERIODS, within=pyo.NonNegativeIntegers,
                                   bounds=lambda mdl, m, g, r, t: (0, _max_useful_units(data, m, g, r, t)))

@@ -11,11 +11,13 @@ from ..contract import Pools, family
 
 @family(provides=("PERIODS", "NODE_TYPES", "SERVED_MODELS", "ROLES", "UNIT_KINDS"))
 def add_sets(model: pyo.ConcreteModel, data: PlanningData, pools: Pools) -> None:
-    """PERIODS t, NODE_TYPES g, SERVED_MODELS m, ROLES r, and UNIT_KINDS (m, g, r).
+    """**Sets** `PERIODS` t, `NODE_TYPES` g, `SERVED_MODELS` m, `ROLES` r (prefill, decode), and
+    `UNIT_KINDS` (m, g, r).
 
-    UNIT_KINDS holds a (model, node type, role) triple for every deployment the instance
-    declares: only those node types can serve that model. With S demand scenarios, PERIODS
-    holds the S T periods of all scenarios, scenario s as the block sT ... (s+1)T - 1.
+    `UNIT_KINDS` holds a (served model, node type, role) triple for every deployment (m, g) the
+    instance declares and each role: only those node types can serve that model. With S demand
+    scenarios of T periods each, `PERIODS` holds the S T periods of all scenarios, scenario s as
+    the block sT ... (s+1)T - 1 (S = 1 without scenarios: t = 0 ... T - 1).
     """
     model.PERIODS = pyo.Set(initialize=range(data.periods), ordered=True)
     model.NODE_TYPES = pyo.Set(initialize=data.node_type_names, ordered=True)

@@ -9,19 +9,30 @@ from ..contract import Pools, family
 
 
 def _swaps_failed_nodes(data: PlanningData) -> bool:
+    """Instances whose failed nodes are swapped for spares (`failures.swap_hours`)."""
     return bool(data.spare_ratio)
 
 
 @family(applies=_swaps_failed_nodes, needs=("serving_nodes", "NODE_TYPES", "PERIODS"),
         provides=("spare_nodes", "spare_pool"), contributes=("nodes_off_serving",))
 def add_spare_pool(model: pyo.ConcreteModel, data: PlanningData, pools: Pools) -> None:
-    """**Constraint** spare_pool, **enforced over** (g, t) when failed nodes are swapped:
+    """**Variable** spare_{g,t} in Z+ (`spare_nodes`, over every (g, t)): spare nodes standing by.
 
-        spare_{g,t} >= rho_g serving_nodes_{g,t}          (spare_{g,t} in Z+)
+    **Constraint** `spare_pool`, **enforced over** (g, t) for the node types with a spare ratio:
 
-    rho_g = spares per node in service (the availability-quantile of nodes in repair at once for
-    the busiest period's nodes, physics.failures.spare_nodes). The spares are nodes of the
-    fleet that do not serve (pool nodes_off_serving): the node balance counts them.
+        spare_{g,t} >= rho_g serving_nodes_{g,t}
+
+    rho_g = spare_nodes(n_g) / n_g is the spare ratio (`physics.compile._spare_ratio`): n_g =
+    max_{m,t} sum_r u_{m,g,r} k_{m,g,r,t} is the largest node count that one served model
+    deployed on g needs with every unit up in any period (k = ceil(D/c - 1e-9); with several
+    served models on g, the largest of theirs, not their sum), and spare_nodes(n) is the
+    alpha-quantile of Poisson(lambda repair_hours n), the nodes in repair at once
+    (`physics.failures.spare_nodes`). A node type with n_g = 0 has no ratio and no rows. The
+    family applies when failed nodes are swapped (`failures.swap_hours`) and some type has a
+    ratio.
+
+    The spares are nodes of the fleet that do not serve (pool nodes_off_serving): the node
+    balance counts them, and they cost what any owned or rented node costs, nothing of their own.
     """
     model.spare_nodes = pyo.Var(model.NODE_TYPES, model.PERIODS, within=pyo.NonNegativeIntegers)
     model.spare_pool = pyo.Constraint(

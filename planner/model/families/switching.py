@@ -11,6 +11,7 @@ from ..tables import component_frame, rounded
 
 
 def _trains(data: PlanningData) -> bool:
+    """Instances with training jobs or harvests."""
     return data.training.active
 
 
@@ -32,20 +33,28 @@ def _exports(model: pyo.ConcreteModel, data: PlanningData) -> dict:
                   "nodes_away_from_serving", "switching_cost_usd"),
         consumes=("training_nodes",), contributes=("cost_usd", "nodes_off_serving"), exports=_exports)
 def add_switching(model: pyo.ConcreteModel, data: PlanningData, pools: Pools) -> None:
-    """**Expression** training_nodes_{g,t}: the sum of the pool training_nodes (job gangs and
-    harvested granules).
+    """**Expression** training_nodes_{g,t}, over every (g, t): the sum of the pool training_nodes
+    (job gangs and harvested granules).
+
+    **Variables** i_{g,t} >= 0 (`switch_in`) and o_{g,t} >= 0 (`switch_out`), continuous, over
+    every (g, t): nodes moved from serving into training, and back (this o is not the harvest's).
 
     **Constraints**, over (g, t), with training_nodes_{g,-1} = 0:
 
-        switch_in:   i_{g,t} >= training_nodes_{g,t} - training_nodes_{g,t-1}
-        switch_out:  o_{g,t} >= training_nodes_{g,t-1} - training_nodes_{g,t}
+        switch_in_rows:   i_{g,t} >= training_nodes_{g,t} - training_nodes_{g,t-1}
+        switch_out_rows:  o_{g,t} >= training_nodes_{g,t-1} - training_nodes_{g,t}
 
     A node moved back to serving in period t loses phi of that period (drain, weight load), so
-    nodes_away_from_serving_{g,t} = training_nodes_{g,t} + phi o_{g,t} are held away from
-    serving (pool nodes_off_serving; the training side's loss is in the job lengths and the
-    harvest value). Moves cost switching_cost_usd = c_switch sum_{g,t} (i_{g,t} + o_{g,t})
-    (pool cost_usd). Because serving is in whole units, nodes taken from a serving unit take
-    the whole unit's capacity with them: the node balance is over whole units.
+
+        nodes_away_from_serving_{g,t} = training_nodes_{g,t} + phi o_{g,t}
+
+    nodes are held away from serving (pool nodes_off_serving; the training side's loss is in the
+    job lengths and the harvest value). Moves cost
+
+        switching_cost_usd = c_switch sum_{g,t} (i_{g,t} + o_{g,t})
+
+    (pool cost_usd). Because serving is in whole units, nodes taken from a serving unit take the
+    whole unit's capacity with them: the node balance is over whole units.
     """
     phi = data.training.switch_share
     terms = pools["training_nodes"]

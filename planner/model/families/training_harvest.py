@@ -10,6 +10,7 @@ from ..tables import component_frame, rounded
 
 
 def _has_harvest(data: PlanningData) -> bool:
+    """Instances with a harvest (`training.harvest`)."""
     return bool(data.training.harvest)
 
 
@@ -37,17 +38,22 @@ def _start(model: pyo.ConcreteModel):
                   "harvest_value_usd"),
         contributes=("value_usd", "training_nodes"), exports=_exports, start=_start)
 def add_training_harvest(model: pyo.ConcreteModel, data: PlanningData, pools: Pools) -> None:
-    """Harvest granules h_{g,t} in Z+ (k nodes each, k = training.granule_nodes), at value v_g per
-    node-hour, with windows of at least M_g periods:
+    """Harvest granules h_{g,t} in Z+ (`harvest_granules`, k nodes each, k = training.granule_nodes)
+    over `HARVEST_TYPES` x `PERIODS`, in any period of the horizon (a harvest has no window of its
+    own), at value v_g per node-hour, with windows of at least M_g periods; o_{g,t} >= 0
+    (`harvest_opened`, continuous) are the granules moved into the harvest in period t:
 
-        harvest_opened:  o_{g,t} >= h_{g,t} - h_{g,t-1}        (h_{g,-1} = 0; o >= 0)
-        harvest_window:  h_{g,t} >= sum_{tau = t - M_g + 1}^{t} o_{g,tau}
-        o_{g,t} = 0 where a window opened at t would end past the horizon
-        h_{g,t} <= max_nodes_g / k
+        harvest_opened_rows:  o_{g,t} >= h_{g,t} - h_{g,t-1}              (h_{g,-1} = 0)
+        harvest_window:       h_{g,t} >= sum_{tau = max(0, t - M_g + 1)}^{t} o_{g,tau}
+        bound:                o_{g,t} = 0 for t > T - M_g   (a window opened then would end past the horizon)
+        bound:                h_{g,t} <= max_nodes_g / k    (none when max_nodes is null)
 
     (the aggregated minimum up-time of unit commitment: every granule moved into training in
     period tau stays there through tau + M_g - 1). **Expressions** k h_{g,t} nodes in training
-    (pool training_nodes); harvest_value_usd = sum_{g,t} v_g Delta k (h_{g,t} - phi o_{g,t})
+    (pool training_nodes; 0 on a node type without a harvest) and
+
+        harvest_value_usd = sum_{g,t} v_g Delta k (h_{g,t} - phi o_{g,t})
+
     (pool value_usd): the first period of a window loses phi of itself to the move.
     """
     harvest = data.training.harvest

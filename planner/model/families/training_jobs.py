@@ -13,6 +13,7 @@ JOB_COLUMNS = ["job", "node_type", "gang_nodes", "done", "first_period", "last_p
 
 
 def _has_jobs(data: PlanningData) -> bool:
+    """Instances with training jobs (`training.jobs`)."""
     return bool(data.training.jobs)
 
 
@@ -53,25 +54,30 @@ def _start(model: pyo.ConcreteModel):
                   "checkpoint_cost_usd"),
         contributes=("cost_usd", "value_usd", "training_nodes"), exports=_exports, start=_start)
 def add_training_jobs(model: pyo.ConcreteModel, data: PlanningData, pools: Pools) -> None:
-    """Jobs j with gang G_j nodes of type g_j, window [first_j, end_j), value V_j.
+    """Jobs j in `JOBS` with gang G_j nodes of type g_j, window [first_j, end_j), value V_j;
+    d_j in {0,1} (`job_done`): job j completes, fixed at 1 for a required job (a variable bound).
 
-    **Contiguous jobs** start once in period tau at most: z_{j,tau} in {0,1} for
-    first_j <= tau <= end_j - L_j, where L_j = ceil((length_j + phi Delta) / Delta) periods
-    (the first period loses phi of itself to the move):
+    **Contiguous jobs** start once at most, in a period tau: z_{j,tau} in {0,1} (`job_start`)
+    over `JOB_STARTS`, first_j <= tau <= end_j - L_j, where L_j = ceil((length_j + phi Delta) /
+    Delta) periods (the first period loses phi of itself to the move):
 
-        job_once:      sum_tau z_{j,tau} = d_j            (d_j in {0,1}; d_j = 1 when required)
-        nodes:         n_{j,t} = G_j sum_{tau : tau <= t < tau + L_j} z_{j,tau}
+        job_once:         sum_tau z_{j,tau} = d_j                  (over the contiguous jobs)
+        nodes:            n_{j,t} = G_j sum_{tau : tau <= t < tau + L_j} z_{j,tau}
 
-    **Splittable jobs** run in any periods of their window, y_{j,t} in {0,1}; every segment
-    (a period that runs after one that did not) loses l_j = phi Delta + checkpoint hours:
+    **Splittable jobs** run in any periods of their window: y_{j,t} in {0,1} (`job_running`) over
+    `JOB_PERIODS`, first_j <= t < end_j. Every segment (a period that runs after one that did
+    not) loses l_j = phi Delta + checkpoint hours; s_{j,t} in [0, 1] (`job_segment`, continuous)
+    marks where one starts:
 
-        job_segments:  s_{j,t} >= y_{j,t} - y_{j,t-1}      (y before the window = 0)
-        job_progress:  Delta sum_t y_{j,t} - l_j sum_t s_{j,t} >= length_j d_j
-        job_only_if_done: y_{j,t} <= d_j
-        nodes:         n_{j,t} = G_j y_{j,t}
+        job_segments:     s_{j,t} >= y_{j,t} - y_{j,t-1}          (over JOB_PERIODS; y before the window = 0)
+        job_progress:     Delta sum_t y_{j,t} - l_j sum_t s_{j,t} >= length_j d_j   (over the splittable jobs)
+        job_only_if_done: y_{j,t} <= d_j                          (over JOB_PERIODS)
+        nodes:            n_{j,t} = G_j y_{j,t}
 
-    **Expressions** job_nodes_{g,t} = sum_{j : g_j = g} n_{j,t} (pool training_nodes);
-    job_value_usd = sum_j V_j d_j (pool value_usd);
+    Sums over t run over the job's window; n_{j,t} is 0 outside it.
+
+    **Expressions** job_nodes_{g,t} = sum_{j : g_j = g} n_{j,t} over every (g, t), 0 for a type
+    without jobs (pool training_nodes); job_value_usd = sum_j V_j d_j (pool value_usd);
     checkpoint_cost_usd = sum_j checkpoint_usd_j sum_t s_{j,t} (pool cost_usd).
     """
     jobs = data.training.jobs

@@ -11,6 +11,7 @@ from .serving_capacity import raise_unit_bound
 
 
 def _has_ttft_target(data: PlanningData) -> bool:
+    """Instances with a TTFT target (`slo.ttft_s`) and demand."""
     return any((units != 0).any() for units in data.min_prefill_units.values())
 
 
@@ -28,22 +29,33 @@ def _exports(model: pyo.ConcreteModel, data: PlanningData) -> dict:
         provides=("ttft_shortfall_share", "ttft_minimum_units", "ttft_shortfall_usd"),
         contributes=("cost_usd", "service_shortfalls", "demand_rows"), exports=_exports)
 def add_ttft_minimum_units(model: pyo.ConcreteModel, data: PlanningData, pools: Pools) -> None:
-    """**Constraint** ttft_minimum_units, **enforced over** (m, t) with a TTFT target and demand:
+    """**Variable** sigma_{m,t} in [0, 1] (`ttft_shortfall_share`, over every (m, t)): the share of
+    the TTFT prefill pool missing.
+
+    **Constraint** `ttft_minimum_units`, **enforced over** (m, t) where some deployed type has
+    n_{m,g,t} > 0 (`_needs_ttft_row`: the served model has a TTFT target and input demand in t):
 
         sum_{g : n_{m,g,t} > 0} x_{m,g,prefill,t} / n_{m,g,t} + sigma_{m,t} >= 1
 
     n_{m,g,t} is the fewest prefill units of node type g alone whose TTFT percentile meets the
-    target (physics.slo.min_units_for_ttft: Erlang-C tail with the Allen-Cunneen correction).
-    With one node type the row is x >= n (1 - sigma); with several, a mix of types qualifies
-    when its units, each counted as a share 1/n_{m,g,t} of a qualifying pool, add up to one (a
-    linear interpolation between single-type pools). 0 <= sigma_{m,t} <= 1 is the share of the
-    pool missing, so that a fleet too small for the target still gives a plan: it is priced like
-    that share of the period's input tokens going unserved,
-    ttft_shortfall_usd = (1/S) sum_{m,t} p_prefill D_{m,prefill,t} sigma_{m,t} (pool cost_usd), and
-    reported; sigma is a service shortfall (pool service_shortfalls). A type that cannot meet
-    the target at all (n = -1) serves no prefill of that model in that period. With
-    penalties.allow_unserved false, sigma = 0: the target is a hard limit. The bound of
-    x_{m,g,prefill,t} is raised to n_{m,g,t}.
+    target (`physics.slo.min_units_for_ttft`: Erlang-C tail with the Allen-Cunneen correction;
+    0 without a target or demand, -1 where g cannot meet the target). With one node type the row
+    is x >= n (1 - sigma); with several, a mix of types qualifies when its units, each counted as
+    a share 1/n_{m,g,t} of a qualifying pool, add up to one (a linear interpolation between
+    single-type pools). sigma lets a fleet too small for the target still give a plan: the
+    shortfall is priced like that share of the period's input tokens going unserved (pool
+    cost_usd),
+
+        ttft_shortfall_usd = (1/S) sum_{(m,t) with a row} p_prefill D_{m,prefill,t} sigma_{m,t}
+
+    and sigma is a service shortfall (pool service_shortfalls). The floor grows with demand, so
+    the row joins the demand rows of the marginal cost under the key (m, prefill, t) (pool
+    demand_rows).
+
+    **Bounds** Where n_{m,g,t} = -1 (type g cannot meet the target at all), x_{m,g,prefill,t} is
+    fixed at 0: no prefill of that model on g in that period. Elsewhere the bound of
+    x_{m,g,prefill,t} is raised to n_{m,g,t} (`raise_unit_bound`). With
+    `penalties.allow_unserved` false, sigma is fixed at 0: the target is a hard limit.
     """
     model.ttft_shortfall_share = pyo.Var(model.SERVED_MODELS, model.PERIODS, bounds=(0.0, 1.0))
 
