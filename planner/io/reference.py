@@ -8,6 +8,7 @@ in planner/physics/published.py.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,18 @@ class Reference:
     @property
     def usd_per_gpu_hour(self) -> float:
         return float(self.figures["hardware"]["rental_usd_per_gpu_hour"])
+
+    @property
+    def clock(self) -> dt.tzinfo:
+        """The zone its node steps and hourly bars are read in: `window.time_zone` (IANA) when the
+        file gives one, else the fixed UTC offset of `window.start` (+08:00, Beijing time, on
+        the reference day: China keeps no daylight-saving time)."""
+        window = self.figures.get("window") or {}
+        if window.get("time_zone"):
+            import zoneinfo
+
+            return zoneinfo.ZoneInfo(window["time_zone"])
+        return dt.datetime.fromisoformat(str(window["start"])).tzinfo
 
 
 def _read_csv(path: Path) -> pd.DataFrame:

@@ -41,6 +41,17 @@ def iso_with_offset(value: str) -> str:
     return value
 
 
+def known_time_zone(value: str) -> str:
+    """An IANA time zone name that this machine knows (zoneinfo, with the tzdata package), or ValueError."""
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError("not an IANA time zone, such as Asia/Shanghai or Europe/Berlin") from None
+    return value
+
+
 _PROBLEMS = {
     "extra_forbidden": "unknown key",
     "missing": "required field is missing",

@@ -1,7 +1,10 @@
 """Clock maths: period start times, daily clock windows and where a moment falls on the horizon.
 
-Clock windows are read on the local clock of the horizon's UTC offset (the offset of
-`horizon.start`); a window whose end is not after its start runs past midnight.
+Clock windows are read on the local clock: the horizon's IANA time zone (`horizon.time_zone`,
+daylight-saving changes included), or else the fixed UTC offset of `horizon.start`. A window
+whose end is not after its start runs past midnight. A period is placed on the clock by its
+local start: it covers [local start, local start + Δ) of wall-clock time (on a day the clocks
+change, the hour that is skipped or repeated is counted as the wall clock shows it).
 """
 
 from __future__ import annotations
@@ -17,9 +20,13 @@ from ..errors import InputError
 MINUTES_PER_DAY = 24 * 60
 
 
-def period_starts(start: str, periods: int, period_hours: float) -> pd.DatetimeIndex:
-    """The start of every period, from an ISO 8601 date-time with a UTC offset."""
+def period_starts(start: str, periods: int, period_hours: float, time_zone: str | None = None) -> pd.DatetimeIndex:
+    """The start of every period, from an ISO 8601 date-time with a UTC offset, on the local
+    clock of `time_zone` (an IANA name) or else of that offset. Periods are Δ hours of elapsed
+    time, whatever the clock does."""
     first = pd.Timestamp(dt.datetime.fromisoformat(start))
+    if time_zone is not None:
+        first = first.tz_convert(time_zone)
     return pd.date_range(first, periods=periods, freq=pd.Timedelta(hours=period_hours))
 
 
@@ -43,8 +50,7 @@ def window_share(starts: pd.DatetimeIndex, period_hours: float, start: str, end:
     """
     lo, hi = _bounds(start, end)
     length = period_hours * 60.0
-    day_start = starts.normalize()
-    a = np.asarray((starts - day_start).total_seconds() / 60.0)  # minutes after local midnight
+    a = np.asarray(starts.hour * 60.0 + starts.minute + starts.second / 60.0)  # wall-clock minutes after midnight
     b = a + length
     overlap = np.zeros(len(starts))
     for day in range(-1, int(np.ceil(b.max() / MINUTES_PER_DAY)) + 1):

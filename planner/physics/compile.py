@@ -37,7 +37,8 @@ def compile_planning_data(inputs: Inputs) -> PlanningData:
     demand = dict(inputs.demand)
     if spec.demand.scale != 1.0:
         demand = {c: v * spec.demand.scale for c, v in demand.items()}
-    base_starts = period_starts(spec.horizon.start, spec.horizon.periods, spec.horizon.period_hours)
+    base_starts = period_starts(spec.horizon.start, spec.horizon.periods, spec.horizon.period_hours,
+                                spec.horizon.time_zone)
     demand, count = _scenario_demand(spec, demand, inputs.scenario_table)
     demand = {c: frozen_array(v) for c, v in demand.items()}
     starts = pd.DatetimeIndex(list(base_starts) * count)

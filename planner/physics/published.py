@@ -22,7 +22,9 @@ from .clock import MINUTES_PER_DAY, minutes, window_share
 
 
 def nodes_per_period(reference: Reference, starts: pd.DatetimeIndex, period_hours: float) -> np.ndarray:
-    """Time-weighted mean of the published node steps over each period (steps repeat daily)."""
+    """Time-weighted mean of the published node steps over each period (steps repeat daily, on
+    the reference's own clock whatever the horizon's)."""
+    starts = starts.tz_convert(reference.clock)
     total = np.zeros(len(starts))
     steps = reference.steps
     for start, end, nodes in zip(steps["from"], steps["to"], steps["nodes"]):

@@ -45,7 +45,7 @@ class Prices(Strict):
 class ClockWindow(Strict):
     """A daily clock window [start, end); past midnight when end is not after start."""
 
-    start: str = described("Start of the window on the local clock of `horizon.start`'s UTC offset, a quoted "
+    start: str = described("Start of the window on the local clock (`horizon.time_zone`, else `horizon.start`'s UTC offset), a quoted "
                            "`\"HH:MM\"` from `\"00:00\"` to `\"24:00\"`; two-digit hours (`\"9:00\"` is refused).",
                            unit="clock time")
     end: str = described("End of the window (exclusive), as `start`. Not after `start`: the window runs past "

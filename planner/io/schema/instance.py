@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from ..validation import Strict, iso_with_offset
+from ..validation import Strict, iso_with_offset, known_time_zone
 from .common import ClockWindow, Count, Name, NonNegative, Positive, Prices, described
 from .failures import Failures
 from .margins import MarginAssumptions
@@ -19,16 +19,25 @@ class Horizon(Strict):
 
     start: str = described(
         "Start of period 0, an ISO 8601 date-time with a UTC offset, e.g. `\"2025-02-27T12:00:00+08:00\"` (`Z` is "
-        "accepted). A missing offset is refused: the offset is the local clock of the price windows and of "
-        "`schedule.csv`'s `start` column. It is a fixed offset: no daylight-saving changes.")
+        "accepted); a missing offset is refused. The instant is what counts: the same instant written in another "
+        "offset is the same horizon when `time_zone` is set.")
     periods: Annotated[int, Field(ge=1, le=100_000)] = described("T, the number of periods.", unit="periods")
     period_hours: Annotated[float, Field(gt=0, le=24 * 31)] = described(
         "Δ, the length of every period (fractions allowed: `0.25`).", unit="hours")
+    time_zone: str | None = described(
+        "The IANA time zone of the local clock (`\"Asia/Shanghai\"`, `\"Europe/Berlin\"`): price windows, the "
+        "margins' night discount and `schedule.csv`'s `start` column are read on it, daylight-saving changes "
+        "included. `null`: the fixed UTC offset of `start` is the local clock.", None)
 
     @field_validator("start")
     @classmethod
     def _iso_with_offset(cls, value: str) -> str:
         return iso_with_offset(value)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        return value if value is None else known_time_zone(value)
 
 
 class Owned(Strict):

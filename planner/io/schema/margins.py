@@ -42,7 +42,7 @@ class PaidShare(Sourced):
 
 
 class NightDiscount(Sourced, ClockWindow):
-    """Off-peak prices as a share of list, in a daily clock window (local clock of the horizon)."""
+    """Off-peak prices as a share of list, in a daily clock window on the local clock (`horizon.time_zone`)."""
 
     v3_price_factor: Share = described("V3's prices inside the window are multiplied by it.", unit="share of list")
     r1_price_factor: Share = described(

@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, NonNegativeFloat, PositiveFloat, PositiveInt, field_validator
 
+from ..validation import iso_with_offset, known_time_zone
+
 
 class _Published(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
@@ -49,7 +51,24 @@ class PriceList(_Published):
     output: NonNegativeFloat
 
 
+class _Window(_Published):
+    start: str
+    end: str
+    time_zone: str | None = None
+
+    @field_validator("start", "end")
+    @classmethod
+    def _offset(cls, value: str) -> str:
+        return iso_with_offset(value)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        return value if value is None else known_time_zone(value)
+
+
 class PublishedDay(_Published):
+    window: _Window
     hardware: _Hardware
     deployment: _Deployment
     fleet: _Fleet
