@@ -40,7 +40,7 @@ def test_each_step_applies_one_assumption(reference_study):
     assert steps["paid share"]["revenue_usd"] == pytest.approx(0.3 * steps["model mix"]["revenue_usd"])
     assert steps["paid share"]["cost_usd"] == steps["model mix"]["cost_usd"] == pytest.approx(87_072)
     last = reference_study["waterfall"]["published schedule"][-1]
-    assert last["step"] == "ownership"
+    assert last["step"] == "people"  # ownership comes first among the costs (issue 16)
     assert last["cost_profit_margin"] == pytest.approx((last["revenue_usd"] - last["cost_usd"]) / last["cost_usd"])
 
 
@@ -129,3 +129,54 @@ def test_the_waterfall_prices_every_model_at_its_own_list():
     first = study(inputs, solver={"node_limit": 1}).waterfalls["optimized plan"][0]
     assert plan.totals.revenue_usd.total == pytest.approx(449_484)
     assert first.revenue_usd == pytest.approx(plan.totals.revenue_usd.total, rel=1e-12)
+
+
+def owned_with_training(tmp_instance, **ownership):
+    """Three owned nodes ($1 a node-hour) for two hours: one serves (0.36 M output tokens an hour
+    at $10 per M), one trains (a harvest worth $2 a node-hour, at most one node), one is idle.
+    Capital recovery $1 a node-hour (capex 4 x 8,760 over 4 years at 0 %); power 10 kW busy, 2 kW
+    idle, PUE 1, $0.10 per kWh; bandwidth $2.40 per node-day."""
+    raw = tiny_instance([(0, 0, 360_000)] * 2, owned={"usd_per_gpu_hour": 1.0, "min_nodes": 3, "max_nodes": 3},
+                        prices={"input_cache_hit": 0.0, "input_cache_miss": 0.0, "output": 10.0})
+    raw["training"] = {"harvest": {"gpu": {"usd_per_node_hour": 2.0, "max_nodes": 1}}}
+    raw["margins"] = {
+        "power": {"kw_per_node_busy": 10.0, "kw_per_node_idle": 2.0, "pue": 1.0, "usd_per_kwh": 0.1,
+                  "assumption": True},
+        "bandwidth": {"usd_per_node_day": 2.4, "assumption": True},
+    }
+    if ownership is not None and ownership.get("capex_usd_per_node", 1) is not None:
+        raw["margins"]["ownership"] = {"capex_usd_per_node": 4 * 8760.0, "lifetime_years": 4.0, "cost_of_capital": 0.0,
+                                       "assumption": True, **ownership}
+    return study(api.load(tmp_instance(raw))).waterfalls["optimized plan"]
+
+
+def test_capital_is_charged_on_every_owned_node_hour(tmp_instance):
+    """Ownership replaces the $6 of owned-fleet cost by capital on all 3 x 2 = 6 owned node-hours
+    ($6, not the $2 of the serving hours); power by what each node-hour does: 2 serving x 10 kW +
+    2 training x 10 kW (training runs flat out) + 2 idle x 2 kW = 44 kWh = $4.40; bandwidth on 6
+    node-hours = 0.25 node-days x $2.40 = $0.60. Total $11."""
+    steps = {st.name: st for st in owned_with_training(tmp_instance)}
+    assert steps["theoretical revenue and GPU rent"].cost_usd == pytest.approx(6.0)
+    assert steps["ownership"].cost_usd == pytest.approx(6.0)
+    assert steps["power"].cost_usd == pytest.approx(6.0 + 4.4)
+    assert steps["bandwidth"].cost_usd == pytest.approx(6.0 + 4.4 + 0.6)
+    assert steps["bandwidth"].revenue_usd == pytest.approx(7.2)
+
+
+def test_idle_and_training_hours_can_be_charged_to_training(tmp_instance):
+    """With idle and training hours charged to training, the service pays the capital, power and
+    bandwidth of its 2 serving node-hours only: $2 + 2 x 10 kW x $0.10 = $2 + $2 = $4, plus
+    2/24 node-days x $2.40 = $0.20; the step names the $4 of capital moved to training."""
+    steps = {st.name: st for st in owned_with_training(tmp_instance, idle_and_training_hours_to="training")}
+    assert steps["ownership"].cost_usd == pytest.approx(2.0)
+    assert "$4 of it on idle and training hours charged to training" in steps["ownership"].note
+    assert steps["power"].cost_usd == pytest.approx(4.0)
+    assert steps["bandwidth"].cost_usd == pytest.approx(4.2)
+
+
+def test_an_all_in_rent_is_not_charged_power_or_bandwidth_again(tmp_instance):
+    """Without ownership, the $6 of fleet cost is all-in: power and bandwidth add nothing."""
+    steps = {st.name: st for st in owned_with_training(tmp_instance, capex_usd_per_node=None)}
+    assert "ownership" not in steps
+    assert steps["power"].cost_usd == steps["bandwidth"].cost_usd == pytest.approx(6.0)
+    assert "included in the all-in rent" in steps["power"].note

@@ -26,7 +26,7 @@ from ..units import HOURS_PER_DAY, HOURS_PER_YEAR, PRICE_KINDS, TOKENS_PER_MTOK
 from .points import compile_varied, plan_data
 from .reseller import break_even_volume, scale_sweep
 
-WATERFALL_STEPS = ("model_mix", "paid_share", "night_discount", "power", "bandwidth", "people", "ownership")
+WATERFALL_STEPS = ("model_mix", "paid_share", "night_discount", "ownership", "power", "bandwidth", "people")
 
 
 def ownership_usd_per_node_hour(o: Ownership) -> float:
@@ -83,20 +83,57 @@ def _prices(data: PlanningData, a: MarginAssumptions, mix: bool, night: bool) ->
     return out
 
 
+@dataclass(frozen=True)
+class OwnedHours:
+    """A schedule's node-hours on an owned fleet, expected over scenarios: the fleet is the
+    schedule's peak (owned + rented nodes), owned for every hour of the horizon; each of its
+    node-hours serves, trains, or is idle."""
+
+    fleet_nodes: float
+    serving: float
+    training: float
+    idle: float
+
+    @property
+    def all(self) -> float:
+        return self.serving + self.training + self.idle
+
+
+def owned_hours(data: PlanningData, plan: Evaluation) -> OwnedHours:
+    s = plan.schedule
+    per = 1.0 / data.scenarios
+    fleet = float((s["owned_nodes"] + s["rented_nodes"]).max())
+    serving = float(s["serving_nodes"].sum()) * data.period_hours * per
+    training = float(s["training_nodes"].sum()) * data.period_hours * per
+    return OwnedHours(fleet, serving, training, max(fleet * data.horizon_hours - serving - training, 0.0))
+
+
 def waterfall(data: PlanningData, plan: Evaluation, a: MarginAssumptions,
               revenue_anchor_usd: float | None = None) -> list[Step]:
-    """The margin, one assumption at a time, in the order of WATERFALL_STEPS. Revenue is scaled
-    so that the first step equals `revenue_anchor_usd` when given (the published $562,027),
-    keeping every step's ratio. Costs: the schedule's cost (GPU rent), then power on busy and
-    idle node-hours x PUE, bandwidth per token and per node-day, people per day, and last the
-    rent replaced by ownership (capital recovery per node-hour) on the same node-hours."""
+    """The margin, one assumption at a time, in the order of WATERFALL_STEPS.
+
+    Revenue: every served token at its served model's list, scaled so that the first step equals
+    `revenue_anchor_usd` when given (the published $562,027), keeping every step's ratio; then
+    the model mix, the paid share and the night discount.
+
+    Cost, on one basis, never both: the schedule's GPU cost as an **all-in rent** (power, network
+    and the data centre included: `power` and `bandwidth` add nothing), or, with `ownership`,
+    **ownership first**: the rent is replaced by capital recovery k on every node-hour of the
+    owned fleet (the schedule's peak F, owned for the whole horizon H: k F H), then power by what
+    each owned node-hour does (serving at kW_busy, training at kW_training, idle at kW_idle, times
+    PUE and the price of a kWh), then bandwidth per served token and per owned node-day. With
+    `ownership.idle_and_training_hours_to: training`, the capital, power and per-node bandwidth of
+    the node-hours that do not serve are charged to training and left out, and the step says how
+    much. People per day last, on either basis.
+    """
     s = plan.schedule
-    hours = data.period_hours
     per = 1.0 / data.scenarios
-    busy = float(s["serving_nodes"].sum()) * hours * per
-    idle = float((s["idle_nodes"] + s["training_nodes"]).sum()) * hours * per
     tokens_mtok = float((s["input_tokens"] - s["unserved_input_tokens"] + s["output_tokens"]
                          - s["unserved_output_tokens"]).sum()) * per / TOKENS_PER_MTOK
+    hours = owned_hours(data, plan)
+    owned_basis = a.ownership is not None
+    to_training = owned_basis and a.ownership.idle_and_training_hours_to == "training"
+    charged = hours.serving if to_training else hours.all  # owned node-hours the service pays for
     rent = plan.totals.cost_usd.total
     applied: set[str] = set()
 
@@ -113,24 +150,32 @@ def waterfall(data: PlanningData, plan: Evaluation, a: MarginAssumptions,
 
     cost = rent
     steps = [step("theoretical revenue and GPU rent", cost,
-                  "every token at its served model's list prices; nodes at the rental rate")]
+                  "every token at its served model's list prices; nodes at the rental rate, all-in")]
     for name in WATERFALL_STEPS:
         item = getattr(a, name)
         if item is None:
             continue
         note = item.source or "assumption"
         applied.add(name)
-        if name == "power":
-            kwh = (busy * item.kw_per_node_busy + idle * item.kw_per_node_idle) * item.pue
-            cost += kwh * item.usd_per_kwh
+        if name == "ownership":
+            k = ownership_usd_per_node_hour(item)
+            cost += k * charged - rent
+            note += (f"; ${k:.2f} per owned node-hour on {hours.fleet_nodes:g} nodes x {data.horizon_hours:g} h, "
+                     f"instead of ${rent:,.0f} of rent")
+            if to_training:
+                note += f"; ${k * (hours.all - hours.serving):,.0f} of it on idle and training hours charged to training"
+        elif name in ("power", "bandwidth") and not owned_basis:
+            note += "; included in the all-in rent: nothing added"
+        elif name == "power":
+            training_kw = item.kw_per_node_training if item.kw_per_node_training is not None else item.kw_per_node_busy
+            kw_hours = hours.serving * item.kw_per_node_busy
+            if not to_training:
+                kw_hours += hours.training * training_kw + hours.idle * item.kw_per_node_idle
+            cost += kw_hours * item.pue * item.usd_per_kwh
         elif name == "bandwidth":
-            cost += item.usd_per_million_tokens * tokens_mtok + item.usd_per_node_day * (busy + idle) / HOURS_PER_DAY
+            cost += item.usd_per_million_tokens * tokens_mtok + item.usd_per_node_day * charged / HOURS_PER_DAY
         elif name == "people":
             cost += item.usd_per_day * data.horizon_hours / HOURS_PER_DAY
-        elif name == "ownership":
-            owned, rented = ownership_usd_per_node_hour(item), rent / busy if busy else 0.0
-            cost += (owned - rented) * busy
-            note += f"; ${owned:.2f} per node-hour owned against ${rented:.2f} rented"
         steps.append(step(name.replace("_", " "), cost, note))
     return steps
 

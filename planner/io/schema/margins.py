@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -51,23 +51,29 @@ class NightDiscount(Sourced, ClockWindow):
 
 
 class Power(Sourced):
-    """Electricity of the fleet's node-hours."""
+    """Electricity by what each node of the owned fleet does (serving, training, idle). Applied only
+    with `ownership`: an all-in rent already pays for it."""
 
     kw_per_node_busy: NonNegative = described("Power drawn by a serving node.", unit="kW per node")
     kw_per_node_idle: NonNegative = described(
-        "Power drawn by any other fleet node (idle, spare or training).", unit="kW per node")
+        "Power drawn by a node that neither serves nor trains (idle or spare).", unit="kW per node")
+    kw_per_node_training: NonNegative | None = described(
+        "Power drawn by a training node; `null`: `kw_per_node_busy` (training runs the GPUs flat out).",
+        None, unit="kW per node")
     pue: Annotated[float, Field(ge=1, le=3)] = described(
         "Power usage effectiveness of the data centre: facility energy / IT energy.")
     usd_per_kwh: NonNegative = described("Electricity price.", unit="USD per kWh")
 
 
 class Bandwidth(Sourced):
-    """Network costs per token and per node."""
+    """Network costs per token and per node. Applied only with `ownership`: an all-in rent already
+    pays for it."""
 
     usd_per_million_tokens: NonNegative = described(
         "Per million served tokens, input and output.", 0.0, unit="USD per million tokens")
     usd_per_node_day: NonNegative = described(
-        "Per fleet node-day (all fleet node-hours / 24).", 0.0, unit="USD per node-day")
+        "Per owned node-day (every node-hour of the owned fleet / 24, allocated like the capital).", 0.0,
+        unit="USD per node-day")
 
 
 class People(Sourced):
@@ -78,7 +84,8 @@ class People(Sourced):
 
 
 class Ownership(Sourced):
-    """Owning instead of renting: capex per node over its life at a cost of capital."""
+    """Owning instead of renting: capex per node over its life at a cost of capital, on every hour
+    of the owned fleet (the schedule's peak fleet, owned for the whole horizon)."""
 
     capex_usd_per_node: NonNegative = described("Purchase price of a node with its network share.",
                                                 unit="USD per node")
@@ -87,15 +94,21 @@ class Ownership(Sourced):
     cost_of_capital: Annotated[float, Field(ge=0, le=1)] = described(
         "r, the annual cost of capital: capital recovery is capex · r / (1 − (1 + r)^−n) a year (capex / n when "
         "r = 0), spread over 8,760 hours.", unit="per year")
+    idle_and_training_hours_to: Literal["inference", "training"] = described(
+        "Who pays for the owned node-hours that do not serve (idle and training): `inference` (the "
+        "service's P&L carries every owned hour) or `training` (their capital, power and per-node "
+        "bandwidth are charged to training, and the step says how much).", "inference")
 
 
 class MarginAssumptions(Strict):
-    """The steps of the margin waterfall, applied in this order; each optional."""
+    """The steps of the margin waterfall, applied in this order; each optional. The cost basis is
+    the all-in rent, or, with `ownership`, capital on every owned node-hour plus power and
+    bandwidth: never both."""
 
     model_mix: ModelMix | None = described("V3 traffic at V3's list.", None)
     paid_share: PaidShare | None = described("Only part of the traffic pays.", None)
     night_discount: NightDiscount | None = described("Off-peak prices.", None)
-    power: Power | None = described("Electricity.", None)
-    bandwidth: Bandwidth | None = described("Network.", None)
+    ownership: Ownership | None = described("Capital recovery on every owned node-hour, instead of the rent.", None)
+    power: Power | None = described("Electricity (with `ownership`; included in an all-in rent).", None)
+    bandwidth: Bandwidth | None = described("Network (with `ownership`; included in an all-in rent).", None)
     people: People | None = described("Staff and overhead.", None)
-    ownership: Ownership | None = described("Capital recovery instead of rent.", None)
