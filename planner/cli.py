@@ -398,15 +398,14 @@ def sweep(spec: Path, out: Path | None, resume: bool, overwrite: bool, time_limi
 
     from tqdm import tqdm
 
-    from .errors import Argument, InputError
     from .report.charts import sweep_chart
+    from .report.files import check_output_folder
     from .report.text import sweep_text
     from .studies import sweep as sw
 
     plan = sw.load_sweep(spec)
     out = out or Path("results") / "sweeps" / plan.spec.name
-    if out.exists() and not out.is_dir():
-        raise InputError(out, Argument("out"), str(out), "exists and is not a folder")
+    check_output_folder(out, overwrite=True, marker=None)
     started = time.perf_counter()
     with tqdm(total=len(plan.cases), desc=plan.spec.name, unit="case", disable=None) as bar:
         def show(state: sw.Progress) -> None:

@@ -35,6 +35,7 @@ class Inputs:
     profiles: Mapping[tuple[str, str], Profile]  # (served model, node type) -> profile
     scenario_table: Mapping[str, np.ndarray] | None  # token column -> [model, S*T], from scenarios.file
     reference: Reference | None
+    changes: tuple[Override, ...] = ()  # the overrides and updates applied: later errors they explain are theirs
 
     @property
     def source(self) -> str:
@@ -71,9 +72,16 @@ def _inputs(raw: dict[str, Any], path: Path, changes: Sequence[Override], before
             demand=_demand(spec, path, before),
             scenario_table=_scenario_table(spec, path, before),
             reference=_reference(spec, path, before),
+            changes=(*(before.changes if before is not None else ()), *changes),
         )
     except InputError as exc:
         raise attributed(exc, changes, file) from None
+
+
+def attributed_to_changes(error: InputError, inputs: Inputs) -> InputError:
+    """An error found after loading (compiling the inputs), as the override's or update's that
+    explains it."""
+    return attributed(error, inputs.changes, inputs.source)
 
 
 def _same(before: Inputs | None, spec: Instance, *fields: str) -> bool:

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import NO_VALUE, InputError
-from ..io.inputs import Inputs
+from ..io.inputs import Inputs, attributed_to_changes
 from ..io.schema.instance import Instance, NodeType
 from ..io.schema.profile import Profile
 from ..units import PRICE_KINDS, ROLES, SECONDS_PER_HOUR, TOKENS_PER_MTOK
@@ -29,7 +29,15 @@ ROLE_COLUMN = {"prefill": "input_tokens", "decode": "output_tokens"}
 
 
 def compile_planning_data(inputs: Inputs) -> PlanningData:
-    """Check what the compiled figures can tell and compute every per-period figure."""
+    """Check what the compiled figures can tell and compute every per-period figure. An error an
+    override or update explains is reported as theirs."""
+    try:
+        return _compile(inputs)
+    except InputError as exc:
+        raise attributed_to_changes(exc, inputs) from None
+
+
+def _compile(inputs: Inputs) -> PlanningData:
     spec, file = inputs.spec, inputs.source
     profiles = inputs.profiles
     served = tuple(spec.served_models)

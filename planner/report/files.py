@@ -39,13 +39,18 @@ def write_json(path: Path, record: Any) -> None:
     write_text_atomic(path, to_json(record))
 
 
-def check_output_folder(out: Path, overwrite: bool, marker: str = "summary.json") -> None:
-    """Refuse to write into a file, or to replace a previous result (`marker` present) unless asked to."""
+def check_output_folder(out: Path, overwrite: bool, marker: str | None = "summary.json") -> None:
+    """Before any work: refuse to write into a file, into a folder that cannot be created, or over a
+    previous result (`marker` present) unless asked to. The folder is created (empty) here."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise InputError(out, Argument("out"), str(out), "exists and is not a folder")
-    if (out / marker).exists() and not overwrite:
+    if marker is not None and (out / marker).exists() and not overwrite:
         raise InputError(out, Argument("out"), str(out), "holds a previous result; pass `overwrite` to replace it")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(out, Argument("out"), str(out), f"cannot be created: {exc.strerror}") from None
 
 
 def write_plan(out: Path, outcome: PlanResult) -> list[Path]:

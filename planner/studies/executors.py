@@ -10,6 +10,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import os
+import signal
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
@@ -30,12 +31,26 @@ class InlineExecutor(cf.Executor):
         return future
 
 
+def _ignore_interrupts() -> None:
+    """Worker start-up: Ctrl-C is the parent's to handle (it stops the workers), not theirs."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 @contextmanager
 def process_pool(workers: int) -> Iterator[cf.Executor]:
     """Worker processes started fresh ('spawn'): a forked child would inherit the parent's HiGHS
-    thread pool without its threads, and solves in it fail."""
-    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    thread pool without its threads, and solves in it fail. On Ctrl-C (or any error) in the
+    parent, the workers are stopped at once rather than waited for."""
+    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                  initializer=_ignore_interrupts)
+    try:
         yield pool
+    except BaseException:
+        for process in list(getattr(pool, "_processes", {}).values()):  # no public way to stop them
+            process.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
 @contextmanager
