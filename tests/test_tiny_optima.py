@@ -162,14 +162,16 @@ def test_rental_limit_caps_nodes_and_the_rest_is_unserved(tmp_instance):
 
 def test_the_rounded_lp_start_is_feasible_and_changes_no_optimum(tmp_instance):
     """The warm start (units of the LP rounded up, no training; off by default) is a complete feasible plan; with
-    it, HiGHS reaches the same optimum: the reference day's $83,424, the break-even case's $9.5."""
+    it, HiGHS reaches the same optimum: the reference day's $83,424 with units that start and stop
+    for free (rounded units can break minimum up and down times: no start then), the break-even
+    case's $9.5."""
     from planner.model.build import build_model
     from planner.model.solve import solve, solver_options
     from planner.model.warm_start import rounded_lp_start
 
     from .conftest import REFERENCE_INSTANCE
 
-    reference = load_instance(REFERENCE_INSTANCE)
+    reference = load_instance(REFERENCE_INSTANCE, ["solver.formulation=free_starts"])
     start = rounded_lp_start(build_model(reference), 10.0)
     assert start is not None and len(start) > 0
     forced = solve(reference, solver_options(reference, warm_start="rounded_lp"))

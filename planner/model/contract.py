@@ -14,6 +14,8 @@ function, decorated by `family(...)`. The decorator records, beside the function
   held away from serving for the node balance, ...); `POOLS` says what each holds. A consumer
   comes after every contributor in a formulation (checked when a formulation is declared).
 - `exports(model, data)`: its results as tidy tables {name: DataFrame}, read after a solve.
+- `summary(tables, data)`: entries it adds to summary.json ({key: JSON-ready value}), from the
+  tables; a family that does not apply adds none, so other instances' summaries do not change.
 - `start(model)`: for the rounded-LP warm start, the (variable, value) pairs it fixes once the
   LP relaxation is loaded (round up, or "do nothing" for optional activities).
 
@@ -64,6 +66,7 @@ class Family:
     consumes: tuple[str, ...] = ()
     exports: Callable[[pyo.ConcreteModel, PlanningData], dict[str, pd.DataFrame]] | None = None
     start: Callable[[pyo.ConcreteModel], Iterable[tuple[Any, float]]] | None = None
+    summary: Callable[[Mapping[str, pd.DataFrame], PlanningData], dict[str, Any]] | None = None
 
     @property
     def doc(self) -> str:
@@ -80,7 +83,7 @@ FAMILIES: dict[str, Family] = {}
 
 def family(*, applies: Callable[[PlanningData], bool] = always, needs: Iterable[str] = (),
            provides: Iterable[str] = (), contributes: Iterable[str] = (), consumes: Iterable[str] = (),
-           exports=None, start=None):
+           exports=None, start=None, summary=None):
     """Register `add_<name>(model, data, pools)` as the family <name> with its contract."""
     def register(add):
         name = add.__name__.removeprefix("add_")
@@ -89,7 +92,7 @@ def family(*, applies: Callable[[PlanningData], bool] = always, needs: Iterable[
             raise ContractError(f"family {name}: unknown pools {unknown}; the pools are {sorted(POOLS)}")
         FAMILIES[name] = Family(name=name, add=add, applies=applies, needs=tuple(needs), provides=tuple(provides),
                                 contributes=tuple(contributes), consumes=tuple(consumes), exports=exports,
-                                start=start)
+                                start=start, summary=summary)
         return add
     return register
 
@@ -145,6 +148,18 @@ def add_family(f: Family, model: pyo.ConcreteModel, data: PlanningData, pools: P
     added = {c for c in added if not (c.endswith("_index") and c[: -len("_index")] in added)}
     if added != set(f.provides):
         raise ContractError(f"family {f.name} declared {sorted(f.provides)} but added {sorted(added)}")
+
+
+def summary_entries(families: Iterable[Family], tables: Mapping[str, pd.DataFrame],
+                    data: PlanningData) -> dict[str, Any]:
+    """Every applied family's summary.json entries, in family order (a key belongs to one family)."""
+    entries: dict[str, Any] = {}
+    for f in families:
+        for key, value in (f.summary(tables, data) if f.summary is not None else {}).items():
+            if key in entries:
+                raise ContractError(f"family {f.name} adds summary entry {key!r}, which another family adds")
+            entries[key] = value
+    return entries
 
 
 def export_tables(families: Iterable[Family], model: pyo.ConcreteModel, data: PlanningData) -> dict[str, pd.DataFrame]:

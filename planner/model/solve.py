@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field, replace
-from typing import Mapping
+from typing import Any, Mapping
 
 import highspy
 import numpy as np
@@ -15,7 +15,7 @@ from pyomo.contrib.solver.common.results import TerminationCondition
 from ..errors import Argument, InputError, PlanningError
 from ..physics.data import PlanningData
 from .build import BuiltModel, build_model
-from .contract import export_tables
+from .contract import export_tables, summary_entries
 from .warm_start import HighsWithStart, rounded_lp_start
 
 
@@ -104,6 +104,7 @@ class SolveResult:
     tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)
     formulation: str = "default"
     families: tuple[str, ...] = ()
+    summaries: Mapping[str, Any] = field(default_factory=dict)  # families' summary.json entries
 
     @property
     def has_plan(self) -> bool:
@@ -166,9 +167,11 @@ def solve(data: PlanningData, options: SolverOptions | None = None) -> SolveResu
     has_incumbent = objective is not None and results.solution_status.name in ("optimal", "feasible")
     status = _STATUS.get(results.termination_condition, "no_plan") if has_incumbent else "no_plan"
     tables: dict[str, pd.DataFrame] = {}
+    summaries: dict[str, Any] = {}
     if has_incumbent:
         results.solution_loader.load_vars()
         tables = export_tables(built.families, built.model, data)
+        summaries = summary_entries(built.families, tables, data)
     bound = results.objective_bound
     return SolveResult(
         status=status,
@@ -181,4 +184,5 @@ def solve(data: PlanningData, options: SolverOptions | None = None) -> SolveResu
         tables=tables,
         formulation=options.formulation,
         families=tuple(f.name for f in built.families),
+        summaries=summaries,
     )

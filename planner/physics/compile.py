@@ -6,6 +6,7 @@ price windows, training that does not fit the horizon).
 
 from __future__ import annotations
 
+import math
 from typing import Mapping
 
 import numpy as np
@@ -14,10 +15,10 @@ import pandas as pd
 from ..errors import NO_VALUE, InputError
 from ..io.inputs import Inputs, attributed_to_changes
 from ..io.schema.instance import Instance, NodeType
-from ..io.schema.profile import Profile
+from ..io.schema.profile import Commitment, Profile
 from ..units import PRICE_KINDS, ROLES, SECONDS_PER_HOUR, TOKENS_PER_MTOK
 from .clock import check_windows_apart, period_starts, window_share
-from .data import NodeTypeData, Penalties, PlanningData, ServiceLevel
+from .data import CommitmentData, NodeTypeData, Penalties, PlanningData, ServiceLevel
 from .failures import min_units_for_availability, spare_nodes, unit_availability
 from .frozen import FrozenMap, frozen_array
 from .scenarios import multipliers, scenario_demand
@@ -94,6 +95,27 @@ def _compile(inputs: Inputs) -> PlanningData:
         unit_availability=FrozenMap({key: unit_availability(spec.failures, u) for key, u in unit_nodes.items()}
                                     if spec.failures else {}),
         spare_ratio=FrozenMap(_spare_ratio(spec, unit_nodes, demand_mtok, capacity)),
+        commitment=FrozenMap({key: _commitment(p.commitment, spec.horizon.period_hours)
+                              for key, p in profiles.items() if p.commitment is not None}),
+    )
+
+
+def _periods(hours: float, period_hours: float) -> int:
+    """Whole periods covering `hours` (at least 1)."""
+    return max(1, math.ceil(hours / period_hours - 1e-9))
+
+
+def _commitment(c: Commitment, period_hours: float) -> CommitmentData:
+    """A deployment's commitment in periods: forming times as shares of a period (at most 1)."""
+    share = lambda minutes: min(minutes / 60.0 / period_hours, 1.0)  # noqa: E731
+    convert_minutes = c.start_minutes if c.convert_minutes is None else c.convert_minutes
+    return CommitmentData(
+        start_share=share(c.start_minutes),
+        start_usd_per_node=c.start_usd_per_node,
+        convert_share=share(convert_minutes),
+        convert_usd_per_node=c.start_usd_per_node if c.convert_usd_per_node is None else c.convert_usd_per_node,
+        min_up_periods=_periods(c.min_up_hours, period_hours),
+        min_down_periods=_periods(c.min_down_hours, period_hours),
     )
 
 

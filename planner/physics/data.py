@@ -40,6 +40,18 @@ class ServiceLevel:
 
 
 @dataclass(frozen=True)
+class CommitmentData:
+    """Forming a unit of one deployment, in periods (planner/io/schema/profile.py's Commitment)."""
+
+    start_share: float  # φ_start: share of the start period a forming unit does not serve (<= 1)
+    start_usd_per_node: float
+    convert_share: float  # φ_convert: the same for nodes converted from the other role
+    convert_usd_per_node: float
+    min_up_periods: int  # 1: no minimum
+    min_down_periods: int
+
+
+@dataclass(frozen=True)
 class Penalties:
     """What unserved demand costs in the objective, in USD per million tokens of the role."""
 
@@ -83,6 +95,7 @@ class PlanningData:
     availability_units: Mapping[tuple[str, str, str], np.ndarray] = field(default_factory=FrozenMap)
     unit_availability: Mapping[tuple[str, str, str], float] = field(default_factory=FrozenMap)  # P(unit up)
     spare_ratio: Mapping[str, float] = field(default_factory=FrozenMap)
+    commitment: Mapping[tuple[str, str], CommitmentData] = field(default_factory=FrozenMap)  # (model, node type)
 
     @property
     def horizon_periods(self) -> int:

@@ -119,6 +119,7 @@ class PlanResult:
             **{k: totals.get(k) for k in ("nodes", "fleet", "cost_usd", "revenue_usd", "margin", "unserved_tokens")},
             "ttft_shortfall": as_record(self.ttft_shortfall) if self.plan is not None else None,
             "training": totals.get("training"),
+            **as_record(dict(self.result.summaries)),
             "slo": as_record(self.service),
             "reference": self.comparison.record if self.comparison is not None else None,
             "solver": {

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticUndefined
 
 from ..validation import Strict, clock_time
@@ -55,3 +55,18 @@ class ClockWindow(Strict):
     @classmethod
     def _clock(cls, value: str) -> str:
         return clock_time(value)
+
+
+class Sourced(Strict):
+    """Every figure says where it comes from, or that it is an assumption."""
+
+    source: str | None = described(
+        "Where the figures of this item come from; an empty text counts as none.", None)
+    assumption: bool = described(
+        "`true`: the figures are assumptions. Required (`true`) when there is no `source`.", False)
+
+    @model_validator(mode="after")
+    def _sourced(self):
+        if not self.source and not self.assumption:
+            raise ValueError("give a source, or set assumption: true")
+        return self

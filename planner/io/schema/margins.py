@@ -4,25 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from ..validation import Strict
-from .common import ClockWindow, NonNegative, Prices, Share, described
-
-
-class Sourced(Strict):
-    """Every figure says where it comes from, or that it is an assumption."""
-
-    source: str | None = described(
-        "Where the figures of this step come from; an empty text counts as none.", None)
-    assumption: bool = described(
-        "`true`: the figures are assumptions. Required (`true`) when there is no `source`.", False)
-
-    @model_validator(mode="after")
-    def _sourced(self):
-        if not self.source and not self.assumption:
-            raise ValueError("give a source, or set assumption: true")
-        return self
+from .common import ClockWindow, NonNegative, Prices, Share, Sourced, described
 
 
 class ModelMix(Sourced):

@@ -8,7 +8,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from ..validation import Strict
-from .common import Positive, Share, described
+from .common import NonNegative, Positive, Share, Sourced, described
 
 
 def interpolate_operating_point(speeds: Sequence[float], throughputs: Sequence[float], speed: float) -> float | None:
@@ -110,6 +110,31 @@ class DecodeProfile(Strict):
         return self.tokens_per_s_per_user
 
 
+class Commitment(Sourced):
+    """What it takes to form a serving unit of this deployment (its expert-parallel group): weights
+    loaded, communication groups built, graphs captured. Read by the family `unit_commitment`."""
+
+    start_minutes: Annotated[float, Field(ge=0, le=24 * 60)] = described(
+        "Time a unit takes to form from idle nodes, capacity unavailable meanwhile: a unit started in a "
+        "period serves (1 − φ_start) of it, φ_start = `start_minutes` / 60 / Δ (at most 1).", unit="minutes")
+    start_usd_per_node: NonNegative = described(
+        "Cost of forming a unit from idle nodes beyond the time it takes, per node of the unit.", 0.0,
+        unit="USD per node started")
+    convert_minutes: Annotated[float, Field(ge=0, le=24 * 60)] | None = described(
+        "Time to re-form nodes leaving a unit of the other role of the same served model (prefill ↔ decode) "
+        "in the same period: the weights are the same model's. `null`: `start_minutes`.", None,
+        unit="minutes")
+    convert_usd_per_node: NonNegative | None = described(
+        "Cost of such a conversion per node; `null`: `start_usd_per_node`. A node switching to another "
+        "served model loads that model's weights: it is a start of that model's deployment.", None,
+        unit="USD per node converted")
+    min_up_hours: NonNegative = described(
+        "A unit, once formed, serves at least this long (plans that do not oscillate).", 0.0, unit="hours")
+    min_down_hours: NonNegative = described(
+        "A unit slot stopped stays stopped at least this long (up to the most units the deployment can run).",
+        0.0, unit="hours")
+
+
 class Profile(Strict):
     """One served model on one node type. Throughputs are per node, in tokens per second."""
 
@@ -122,6 +147,9 @@ class Profile(Strict):
         "GPUs per node; must equal the instance node type's `gpus_per_node`.", unit="GPUs")
     prefill: PrefillProfile = described("Prefill: input tokens per second, measured at a cache-hit share.")
     decode: DecodeProfile = described("Decode: output tokens per second, at per-user speeds.")
+    commitment: Commitment | None = described(
+        "Forming a unit: time, cost, minimum up and down times. `null`: units start and stop free and at once.",
+        None)
     sources: Annotated[list[str], Field(min_length=1)] = described("Where each figure comes from.")
     notes: str = described("Free text.", "")
 
