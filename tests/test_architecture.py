@@ -182,7 +182,7 @@ def test_a_new_family_is_one_module_and_its_contract(monkeypatch):
         return {"unit_fees": pd.DataFrame({"usd": [pyo.value(model.unit_fee_usd)]})}
 
     @family(needs=("serving_units", "PERIODS"), provides=("unit_fee_usd",), contributes=("cost_usd",),
-            exports=fee_table)
+            tables=("unit_fees",), exports=fee_table)
     def add_unit_fee(model, data, pools):
         """**Cost** unit_fee_usd = 0.25 sum_t x_{toy,gpu,decode,t} (pool cost_usd)."""
         model.unit_fee_usd = pyo.Expression(expr=0.25 * sum(model.serving_units["toy", "gpu", "decode", t]
@@ -204,9 +204,26 @@ def test_a_new_family_is_one_module_and_its_contract(monkeypatch):
         monkeypatch.setitem(FORMULATIONS, "liar", (*order[:3], "liar", *order[3:]))
         with pytest.raises(ContractError, match="declared"):
             build_model(data, "liar")
+
+        @family()
+        def add_sneak(model, data, pools):
+            """Adds to a pool it does not declare."""
+            pools.add("cost_usd", 1.0)
+        monkeypatch.setitem(FORMULATIONS, "sneak", (*order[:3], "sneak", *order[3:]))
+        with pytest.raises(ContractError, match="without declaring it"):
+            build_model(data, "sneak")
+
+        @family(contributes=("training_nodes",))
+        def add_lost_nodes(model, data, pools):
+            """Puts 50 nodes in training where no switching family will count them."""
+            pools.add("training_nodes", lambda g, t: 50)
+        no_switching = tuple(f for f in order if f != "switching")
+        monkeypatch.setitem(FORMULATIONS, "lost", (*no_switching[:3], "lost_nodes", *no_switching[3:]))
+        with pytest.raises(ContractError, match="no family in the formulation consumes it"):
+            build_model(data, "lost")
     finally:
-        FAMILIES.pop("unit_fee", None)
-        FAMILIES.pop("liar", None)
+        for name in ("unit_fee", "liar", "sneak", "lost_nodes"):
+            FAMILIES.pop(name, None)
 
 
 def contract_options(formulation: str):

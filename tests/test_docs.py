@@ -149,24 +149,10 @@ def test_a_family_block_renders_its_contract_and_its_docstring():
         docs.family_block("no_such_family")
 
 
-def test_export_names_are_read_without_solving():
-    assert docs.export_names(FAMILIES["fleet"].exports) == ("owned", "rented")
-    assert docs.export_names(FAMILIES["switching"].exports) == ("training", "moves")
-
-    def listed(model, data):
-        """Fees per period.
-
-        Tables: `fees`, `fee_totals`
-        """
-        return {name: None for name in ("fees", "fee_totals")}
-
-    def hidden(model, data):
-        tables = {}
-        return tables
-
-    assert docs.export_names(listed) == ("fees", "fee_totals")
-    with pytest.raises(ValueError, match="cannot tell its table names"):
-        docs.export_names(hidden)
+def test_exported_tables_are_declared_in_the_contract():
+    """The family block lists the tables a family declares; export_tables checks them."""
+    assert FAMILIES["fleet"].tables == ("owned", "rented")
+    assert "| exports tables | `training`, `moves`" in docs.family_block("switching")
 
 
 def test_a_marker_quoted_inside_a_line_is_text():

@@ -12,7 +12,7 @@ from pyomo.common.gc_manager import PauseGC
 from ..errors import InputError
 from ..physics.data import PlanningData
 from . import families as _families
-from .contract import FAMILIES, Family, Pools, add_family, check_formulation
+from .contract import FAMILIES, Family, Pools, add_family, check_formulation, check_pools_consumed
 
 # Importing a family module registers it; every module of planner/model/families/ is one family.
 for _module in pkgutil.iter_modules(_families.__path__):
@@ -52,11 +52,15 @@ def formulation_families(data: PlanningData, formulation: str | None = None) -> 
 
 
 def build_model(data: PlanningData, formulation: str | None = None) -> BuiltModel:
-    """Build the Pyomo model of `data` with the named formulation (default: data.solver.formulation)."""
-    families = formulation_families(data, formulation)
+    """Build the Pyomo model of `data` with the named formulation (default: data.solver.formulation):
+    each family that applies, in order, held to its contract."""
     model = pyo.ConcreteModel(name=data.name)
     pools = Pools()
+    applied = []
     with PauseGC():
-        for f in families:
-            add_family(f, model, data, pools)
-    return BuiltModel(model, formulation or data.solver.formulation, families, pools)
+        for f in formulation_families(data, formulation):
+            if f.applies_to(data, pools):
+                add_family(f, model, data, pools)
+                applied.append(f)
+    check_pools_consumed(applied, pools)
+    return BuiltModel(model, formulation or data.solver.formulation, tuple(applied), pools)

@@ -5,6 +5,8 @@ function, decorated by `family(...)`. The decorator records, beside the function
 
 - `applies(data)`: whether the instance needs the family at all (training families without
   training, the TTFT floor without a TTFT target...). A family that does not apply adds nothing.
+  `when_contributed`: pools that must hold terms for it to apply (switching moves the nodes that
+  training families put in `training_nodes`, whichever they are).
 - `needs`: components of earlier families it reads (always-present ones only: optional
   families are reached through pools, never by name).
 - `provides`: every component it declares. The builder checks the list against what the
@@ -12,8 +14,11 @@ function, decorated by `family(...)`. The decorator records, beside the function
 - `contributes` / `consumes`: the pools it adds terms to or reads. A pool is a named list of
   terms that families contribute for another family to combine (costs for the objective, nodes
   held away from serving for the node balance, ...); `POOLS` says what each holds. A consumer
-  comes after every contributor in a formulation (checked when a formulation is declared).
-- `exports(model, data)`: its results as tidy tables {name: DataFrame}, read after a solve.
+  comes after every contributor in a formulation (checked when a formulation is declared); a
+  family sees only the pools it declares (FamilyPools); terms that no applied family consumes
+  are an error after the build, but in OPTIONAL_POOLS.
+- `tables` and `exports(model, data)`: the names of its result tables, and the function that
+  returns them as tidy DataFrames after a solve (checked: exactly the declared names).
 - `summary(tables, data)`: entries it adds to summary.json ({key: JSON-ready value}), from the
   tables; a family that does not apply adds none, so other instances' summaries do not change.
 - `start(model)`: for the rounded-LP warm start, the (variable, value) pairs it fixes once the
@@ -47,6 +52,10 @@ POOLS: Mapping[str, str] = {
     "demand_rows": "a mapping (m, r, t) -> constraint whose right-hand side grows with that demand; "
                    "their duals give the marginal cost of a token",
 }
+#: Pools whose terms may go unread: the chance constraint applies only with scenarios.slo_share,
+#: and the demand rows are read after a solve (planner/model/duals.py), not by a family. Terms in
+#: any other pool that no applied family consumes are an error (they would silently not count).
+OPTIONAL_POOLS = frozenset({"service_shortfalls", "demand_rows"})
 
 
 def always(data: PlanningData) -> bool:
@@ -64,9 +73,11 @@ class Family:
     provides: tuple[str, ...] = ()
     contributes: tuple[str, ...] = ()
     consumes: tuple[str, ...] = ()
+    tables: tuple[str, ...] = ()  # the tables `exports` returns, exactly
     exports: Callable[[pyo.ConcreteModel, PlanningData], dict[str, pd.DataFrame]] | None = None
     start: Callable[[pyo.ConcreteModel], Iterable[tuple[Any, float]]] | None = None
     summary: Callable[[Mapping[str, pd.DataFrame], PlanningData], dict[str, Any]] | None = None
+    when_contributed: tuple[str, ...] = ()  # pools that must hold terms for the family to apply
 
     @property
     def doc(self) -> str:
@@ -76,6 +87,10 @@ class Family:
     def module_doc(self) -> str:
         return sys.modules[self.add.__module__].__doc__ or ""
 
+    def applies_to(self, data: PlanningData, pools: "Pools") -> bool:
+        """Whether the family adds anything: its predicate holds and every pool it waits for has terms."""
+        return self.applies(data) and all(pools[p] for p in self.when_contributed)
+
 
 #: Every family, by name, in the order their modules registered.
 FAMILIES: dict[str, Family] = {}
@@ -83,16 +98,20 @@ FAMILIES: dict[str, Family] = {}
 
 def family(*, applies: Callable[[PlanningData], bool] = always, needs: Iterable[str] = (),
            provides: Iterable[str] = (), contributes: Iterable[str] = (), consumes: Iterable[str] = (),
-           exports=None, start=None, summary=None):
+           tables: Iterable[str] = (), exports=None, start=None, summary=None,
+           when_contributed: Iterable[str] = ()):
     """Register `add_<name>(model, data, pools)` as the family <name> with its contract."""
     def register(add):
         name = add.__name__.removeprefix("add_")
-        unknown = [p for p in (*contributes, *consumes) if p not in POOLS]
+        unknown = [p for p in (*contributes, *consumes, *when_contributed) if p not in POOLS]
         if unknown:
             raise ContractError(f"family {name}: unknown pools {unknown}; the pools are {sorted(POOLS)}")
+        if bool(tables) != (exports is not None):
+            raise ContractError(f"family {name}: `tables` names what `exports` returns; give both or neither")
         FAMILIES[name] = Family(name=name, add=add, applies=applies, needs=tuple(needs), provides=tuple(provides),
-                                contributes=tuple(contributes), consumes=tuple(consumes), exports=exports,
-                                start=start, summary=summary)
+                                contributes=tuple(contributes), consumes=tuple(consumes), tables=tuple(tables),
+                                exports=exports, start=start, summary=summary,
+                                when_contributed=tuple(when_contributed))
         return add
     return register
 
@@ -102,12 +121,45 @@ class Pools:
     """The terms families contribute while a model is built, by pool (see POOLS)."""
 
     terms: dict[str, list[Any]] = field(default_factory=lambda: {name: [] for name in POOLS})
+    contributors: dict[str, list[str]] = field(default_factory=lambda: {name: [] for name in POOLS})
 
-    def add(self, pool: str, term: Any) -> None:
+    def add(self, pool: str, term: Any, by: str = "") -> None:
         self.terms[pool].append(term)
+        self.contributors[pool].append(by)
 
     def __getitem__(self, pool: str) -> list[Any]:
         return self.terms[pool]
+
+    def view(self, f: Family) -> "FamilyPools":
+        return FamilyPools(self, f)
+
+
+@dataclass(frozen=True)
+class FamilyPools:
+    """What a family sees of the pools: it adds only to those it contributes to and reads only
+    those it consumes, as its contract declares."""
+
+    pools: Pools
+    family: Family
+
+    def add(self, pool: str, term: Any) -> None:
+        if pool not in self.family.contributes:
+            raise ContractError(f"family {self.family.name} adds to pool {pool!r} without declaring it in `contributes`")
+        self.pools.add(pool, term, self.family.name)
+
+    def __getitem__(self, pool: str) -> list[Any]:
+        if pool not in self.family.consumes:
+            raise ContractError(f"family {self.family.name} reads pool {pool!r} without declaring it in `consumes`")
+        return self.pools[pool]
+
+
+def check_pools_consumed(families: Iterable[Family], pools: Pools) -> None:
+    """After a build: every pool with terms has an applied consumer (unless it is optional)."""
+    consumers = {p for f in families for p in f.consumes}
+    for pool, terms in pools.terms.items():
+        if terms and pool not in consumers and pool not in OPTIONAL_POOLS:
+            raise ContractError(f"pool {pool!r} holds terms of {sorted(set(pools.contributors[pool]))} but no family "
+                                "in the formulation consumes it: they would not count")
 
 
 def check_formulation(name: str, families: tuple[str, ...]) -> None:
@@ -142,7 +194,7 @@ def add_family(f: Family, model: pyo.ConcreteModel, data: PlanningData, pools: P
     missing = [n for n in f.needs if n not in before]
     if missing:
         raise ContractError(f"family {f.name} needs {missing}, which the model does not have")
-    f.add(model, data, pools)
+    f.add(model, data, pools.view(f))
     added = component_names(model) - before
     # Pyomo adds an index set for each multi-set component ('serving_capacity_index'): not declared.
     added = {c for c in added if not (c.endswith("_index") and c[: -len("_index")] in added)}
@@ -168,7 +220,10 @@ def export_tables(families: Iterable[Family], model: pyo.ConcreteModel, data: Pl
     for f in families:
         if f.exports is None:
             continue
-        for name, table in f.exports(model, data).items():
+        exported = f.exports(model, data)
+        if set(exported) != set(f.tables):
+            raise ContractError(f"family {f.name} declared tables {sorted(f.tables)} but exported {sorted(exported)}")
+        for name, table in exported.items():
             if name in tables:
                 raise ContractError(f"family {f.name} exports table {name!r}, which another family exports")
             tables[name] = table

@@ -30,13 +30,11 @@ marker and returns the block's text; `render` replaces every block by it. The ki
 from __future__ import annotations
 
 import argparse
-import ast
 import importlib
 import inspect
 import json
 import re
 import sys
-import textwrap
 import types
 from collections.abc import Callable
 from pathlib import Path
@@ -231,27 +229,6 @@ def applies_text(applies) -> str:
     return _first_line(applies) or f"instances for which `{applies.__name__}(data)` is true"
 
 
-def export_names(exports) -> tuple[str, ...]:
-    """The table names an exports function returns, read without calling it: a docstring line
-    "Tables: `a`, `b`", or else the string keys of the dict literals it returns."""
-    doc = inspect.getdoc(exports) or ""
-    listed = re.search(r"^Tables?: (.+)$", doc, re.MULTILINE)
-    if listed:
-        return tuple(re.findall(r"`([^`]+)`", listed.group(1)))
-    names = []
-    for node in ast.walk(ast.parse(textwrap.dedent(inspect.getsource(exports)))):
-        if isinstance(node, ast.Return) and isinstance(node.value, ast.Dict):
-            for key in node.value.keys:
-                if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
-                    names = []
-                    break
-                names.append(key.value)
-    if not names:
-        raise ValueError(f"{exports.__module__}.{exports.__qualname__}: cannot tell its table names; return a "
-                         "dict literal with string keys, or name them in its docstring: Tables: `a`, `b`")
-    return tuple(dict.fromkeys(names))
-
-
 def family_block(argument: str) -> str:
     """`family NAME`: the module's first line, the contract, and the add_NAME docstring."""
     _, families, _ = _registry()
@@ -262,17 +239,22 @@ def family_block(argument: str) -> str:
     module = sys.modules[f.add.__module__]
     where = module.__name__.replace(".", "/") + ".py"  # from the name: the same wherever it is installed
     summary = (inspect.getdoc(module) or "").strip().splitlines()
-    rows = [("applies to", applies_text(f.applies)),
+    applies = applies_text(f.applies)
+    if f.when_contributed:
+        waits = " and ".join(f"pool `{p}` holds terms" for p in f.when_contributed)
+        applies = waits if applies == "every instance" else f"{applies}; {waits}"
+    rows = [("applies to", applies),
             ("needs", _codes(f.needs)),
             ("provides", _codes(f.provides)),
             ("contributes to pools", _codes(f.contributes)),
             ("consumes pools", _codes(f.consumes))]
     if f.exports is not None:
         about = _first_line(f.exports)
-        rows.append(("exports tables", _codes(export_names(f.exports)) + (f": {about}" if about else "")))
+        rows.append(("exports tables", _codes(f.tables) + (f": {about}" if about else "")))
     else:
         rows.append(("exports tables", "–"))
     rows.append(("warm start", (_first_line(f.start) or f"`{f.start.__name__}`") if f.start is not None else "–"))
+    rows.append(("summary.json entries", _first_line(f.summary) if f.summary is not None else "–"))
     table = "\n".join(["| contract | |", "|---|---|"] + [f"| {key} | {_cell(value)} |" for key, value in rows])
     doc = inspect.cleandoc(f.doc)
     if not doc:

@@ -25,7 +25,7 @@ def _start(model: pyo.ConcreteModel):
 
 @family(needs=("NODE_TYPES", "PERIODS"),
         provides=("owned_nodes", "rented_nodes", "owned_cost_usd", "rental_cost_usd"),
-        contributes=("cost_usd",), exports=_exports, start=_start)
+        contributes=("cost_usd",), tables=("owned", "rented"), exports=_exports, start=_start)
 def add_fleet(model: pyo.ConcreteModel, data: PlanningData, pools: Pools) -> None:
     """Owned fleet F_g and rented nodes R_{g,t}, and what they cost.
 

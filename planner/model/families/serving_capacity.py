@@ -53,7 +53,7 @@ def _start(model: pyo.ConcreteModel):
 
 @family(needs=("UNIT_KINDS", "PERIODS", "SERVED_MODELS", "ROLES", "NODE_TYPES"),
         provides=("serving_units", "unserved_share", "serving_capacity", "serving_nodes", "unserved_penalty_usd"),
-        contributes=("cost_usd", "service_shortfalls", "demand_rows"), exports=_exports, start=_start)
+        contributes=("cost_usd", "service_shortfalls", "demand_rows"), tables=("units", "unserved"), exports=_exports, start=_start)
 def add_serving_capacity(model: pyo.ConcreteModel, data: PlanningData, pools: Pools) -> None:
     """**Variables** x_{m,g,r,t} in Z+ (`serving_units`, over `UNIT_KINDS` x `PERIODS`): whole
     serving units, u_{m,g,r} nodes each; s_{m,r,t} in [0, 1] (`unserved_share`, over every

@@ -10,11 +10,6 @@ from ..contract import Pools, family
 from ..tables import component_frame, rounded
 
 
-def _trains(data: PlanningData) -> bool:
-    """Instances with training jobs or harvests."""
-    return data.training.active
-
-
 def _exports(model: pyo.ConcreteModel, data: PlanningData) -> dict:
     """Training nodes and the moves in and out per (node type, period)."""
     training = rounded(component_frame(model.training_nodes, ["node_type", "period"], "training_nodes"),
@@ -28,10 +23,11 @@ def _exports(model: pyo.ConcreteModel, data: PlanningData) -> dict:
     return {"training": training, "moves": moves}
 
 
-@family(applies=_trains, needs=("NODE_TYPES", "PERIODS"),
+@family(when_contributed=("training_nodes",), needs=("NODE_TYPES", "PERIODS"),
         provides=("training_nodes", "switch_in", "switch_out", "switch_in_rows", "switch_out_rows",
                   "nodes_away_from_serving", "switching_cost_usd"),
-        consumes=("training_nodes",), contributes=("cost_usd", "nodes_off_serving"), exports=_exports)
+        consumes=("training_nodes",), contributes=("cost_usd", "nodes_off_serving"), tables=("training", "moves"),
+        exports=_exports)
 def add_switching(model: pyo.ConcreteModel, data: PlanningData, pools: Pools) -> None:
     """**Expression** training_nodes_{g,t}, over every (g, t): the sum of the pool training_nodes
     (job gangs and harvested granules).

@@ -36,7 +36,7 @@ def _start(model: pyo.ConcreteModel):
 @family(applies=_has_harvest, needs=("PERIODS",),
         provides=("HARVEST_TYPES", "harvest_granules", "harvest_opened", "harvest_opened_rows", "harvest_window",
                   "harvest_value_usd"),
-        contributes=("value_usd", "training_nodes"), exports=_exports, start=_start)
+        contributes=("value_usd", "training_nodes"), tables=("harvest",), exports=_exports, start=_start)
 def add_training_harvest(model: pyo.ConcreteModel, data: PlanningData, pools: Pools) -> None:
     """Harvest granules h_{g,t} in Z+ (`harvest_granules`, k nodes each, k = training.granule_nodes)
     over `HARVEST_TYPES` x `PERIODS`, in any period of the horizon (a harvest has no window of its

@@ -52,7 +52,7 @@ def _start(model: pyo.ConcreteModel):
         provides=("JOBS", "job_done", "JOB_STARTS", "job_start", "job_once", "JOB_PERIODS", "job_running",
                   "job_segment", "job_segments", "job_progress", "job_only_if_done", "job_nodes", "job_value_usd",
                   "checkpoint_cost_usd"),
-        contributes=("cost_usd", "value_usd", "training_nodes"), exports=_exports, start=_start)
+        contributes=("cost_usd", "value_usd", "training_nodes"), tables=("jobs",), exports=_exports, start=_start)
 def add_training_jobs(model: pyo.ConcreteModel, data: PlanningData, pools: Pools) -> None:
     """Jobs j in `JOBS` with gang G_j nodes of type g_j, window [first_j, end_j), value V_j;
     d_j in {0,1} (`job_done`): job j completes, fixed at 1 for a required job (a variable bound).

@@ -27,7 +27,7 @@ def _exports(model: pyo.ConcreteModel, data: PlanningData) -> dict:
 
 @family(applies=_has_ttft_target, needs=("serving_units", "SERVED_MODELS", "PERIODS"),
         provides=("ttft_shortfall_share", "ttft_minimum_units", "ttft_shortfall_usd"),
-        contributes=("cost_usd", "service_shortfalls", "demand_rows"), exports=_exports)
+        contributes=("cost_usd", "service_shortfalls", "demand_rows"), tables=("ttft_shortfall",), exports=_exports)
 def add_ttft_minimum_units(model: pyo.ConcreteModel, data: PlanningData, pools: Pools) -> None:
     """**Variable** sigma_{m,t} in [0, 1] (`ttft_shortfall_share`, over every (m, t)): the share of
     the TTFT prefill pool missing.

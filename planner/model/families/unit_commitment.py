@@ -103,7 +103,7 @@ def _summary(tables: Mapping[str, pd.DataFrame], data: PlanningData) -> dict[str
                   "unit_may_start", "unit_start_allowed", "unit_min_down",
                   "nodes_converted", "conversion_from_stops", "conversion_into_starts",
                   "serving_capacity_while_forming", "commitment_cost_usd"),
-        contributes=("cost_usd", "demand_rows"), exports=_exports, summary=_summary)
+        contributes=("cost_usd", "demand_rows"), tables=("commitment",), exports=_exports, summary=_summary)
 def add_unit_commitment(model: pyo.ConcreteModel, data: PlanningData, pools: Pools) -> None:
     """Serving units of a deployment with a `commitment` section (its profile) take time and money
     to form and stay up a minimum time: the aggregated three-variable unit commitment of
