@@ -1,7 +1,8 @@
 """planner: capacity planning for GPU fleets that serve large language models.
 
-Data flow (one way): files -> validated instance (`instance.py`) -> Pyomo model
-(`formulation/`) -> HiGHS (`solve.py`) -> result tables -> economics and reports.
+Data flow (one way, one package each): files -> io (schema, inputs) -> physics (compiled
+PlanningData) -> model (constraint families, HiGHS) -> results (the typed PlanResult) ->
+studies -> report; api.py is the Python API, cli.py the command line.
 """
 
 __version__ = "0.1.0"

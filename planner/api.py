@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from .io.inputs import Inputs, load_inputs
+from .errors import InputError
+from .io.inputs import Inputs, attributed_to_changes, load_inputs
 from .io.inputs import vary as _vary
 from .model.build import formulation_families
 from .model.solve import solver_options
@@ -48,7 +49,10 @@ def vary(inputs: Inputs, updates: Mapping[str, Any]) -> Inputs:
 def planning_data(inputs: Inputs) -> PlanningData:
     """The compiled planning data of loaded inputs (checked: the formulation exists)."""
     data = compile_planning_data(inputs)
-    formulation_families(data)
+    try:
+        formulation_families(data)
+    except InputError as exc:
+        raise attributed_to_changes(exc, inputs) from None
     return data
 
 

@@ -46,11 +46,11 @@ class Inputs:
         return self.path.parent
 
 
-def load_inputs(path: str | Path, overrides: Sequence[str] = ()) -> Inputs:
-    """Read, override, validate and check an instance file and the files it names.
-    Raises InputError on bad input."""
+def load_inputs(path: str | Path, overrides: Sequence[str] = (), argument: str = "overrides") -> Inputs:
+    """Read, override, validate and check an instance file and the files it names. `argument`
+    names the overrides in errors. Raises InputError on bad input."""
     path = Path(path)
-    raw, changes = apply_overrides(read_yaml_mapping(path), overrides)
+    raw, changes = apply_overrides(read_yaml_mapping(path), overrides, argument)
     return _inputs(raw, path, changes, None)
 
 

@@ -40,20 +40,21 @@ class Override:
         return Argument(self.argument, self.key)
 
 
-def parse_override(text: str) -> tuple[str, Any]:
-    """'a.b.c=value' -> ('a.b.c', typed value). The value is read as YAML: 1.5, true, null, [1, 2]."""
+def parse_override(text: str, argument: str = "overrides") -> tuple[str, Any]:
+    """'a.b.c=value' -> ('a.b.c', typed value). The value is read as YAML: 1.5, true, null, [1, 2].
+    `argument` names where the text came from in errors (`overrides`: the command line's --set)."""
     if not isinstance(text, str):
-        raise InputError(Argument("overrides"), "", text, "expected a text dotted.path=value")
+        raise InputError(Argument(argument), "", text, "expected a text dotted.path=value")
     if "=" not in text:
-        raise InputError(Argument("overrides", text), "", NO_VALUE,
+        raise InputError(Argument(argument, text), "", NO_VALUE,
                          "expected dotted.path=value, such as solver.mip_gap=0.01")
     key, raw = text.split("=", 1)
     key = key.strip()
-    _check_key(key, raw, "overrides")
+    _check_key(key, raw, argument)
     try:
         value = parse_yaml(raw) if raw.strip() else ""
     except yaml.YAMLError:
-        raise InputError(Argument("overrides", key), key, raw, "the value is not valid YAML") from None
+        raise InputError(Argument(argument, key), key, raw, "the value is not valid YAML") from None
     return key, value
 
 
@@ -63,11 +64,12 @@ def _check_key(key: Any, value: Any, argument: str) -> None:
                          "the path must be dotted field names, such as solver.mip_gap")
 
 
-def apply_overrides(raw: dict[str, Any], overrides: Sequence[str]) -> tuple[dict[str, Any], list[Override]]:
+def apply_overrides(raw: dict[str, Any], overrides: Sequence[str],
+                    argument: str = "overrides") -> tuple[dict[str, Any], list[Override]]:
     """A deep copy of `raw` with each `dotted.path=value` text set (see `apply_updates`)."""
     if isinstance(overrides, str):
-        raise InputError(Argument("overrides"), "", overrides, "expected a list of dotted.path=value texts, not one text")
-    return _apply(raw, [parse_override(text) for text in overrides], "overrides")
+        raise InputError(Argument(argument), "", overrides, "expected a list of dotted.path=value texts, not one text")
+    return _apply(raw, [parse_override(text, argument) for text in overrides], argument)
 
 
 def apply_updates(raw: dict[str, Any], updates: Mapping[str, Any]) -> tuple[dict[str, Any], list[Override]]:

@@ -30,7 +30,6 @@ are generated from it (planner/report/docs.py).
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
@@ -82,10 +81,6 @@ class Family:
     @property
     def doc(self) -> str:
         return self.add.__doc__ or ""
-
-    @property
-    def module_doc(self) -> str:
-        return sys.modules[self.add.__module__].__doc__ or ""
 
     def applies_to(self, data: PlanningData, pools: "Pools") -> bool:
         """Whether the family adds anything: its predicate holds and every pool it waits for has terms."""

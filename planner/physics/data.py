@@ -1,6 +1,7 @@
 """PlanningData: everything the model, the economics and the reports read, compiled from the
-inputs and immutable. It holds no schema record: what a family or a study needs is compiled
-into a field here, so that a hand-made PlanningData (tests) needs no files.
+inputs and immutable. What a family or a study needs is compiled into a field here (the one
+schema record kept is the validated `solver` section, itself immutable), so that a hand-made
+PlanningData (tests) needs no files.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..physics.data import PlanningData
-from ..units import HOURS_PER_DAY, ROLES, TOKENS_PER_MTOK
+from ..units import ROLES, TOKENS_PER_MTOK
 
 
 # ---------------------------------------------------------------------------------------------
@@ -113,11 +113,6 @@ def cost_profit_margin(revenue_usd: float, cost_usd: float) -> float | None:
 def gross_margin(revenue_usd: float, cost_usd: float) -> float | None:
     """(revenue - cost) / revenue. None without revenue."""
     return (revenue_usd - cost_usd) / revenue_usd if revenue_usd > 0 else None
-
-
-def per_day(data: PlanningData, horizon_total: float) -> float:
-    """A horizon total (expected over scenarios) as a daily figure."""
-    return horizon_total * HOURS_PER_DAY / data.horizon_hours
 
 
 def capacity_mtok(data: PlanningData, allocation: pd.DataFrame) -> dict[tuple[str, str], np.ndarray]:

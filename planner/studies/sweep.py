@@ -25,10 +25,10 @@ from typing import Any, Callable, Mapping
 import pandas as pd
 
 from ..errors import Argument, InputError
-from ..io.files import read_yaml_mapping, write_atomic, write_text_atomic
+from ..io.files import write_atomic, write_text_atomic
 from ..io.inputs import Inputs, load_inputs
 from ..io.schema.sweep import SweepSpec
-from ..io.validation import validate
+from ..io.sweeps import load_sweep_spec
 from .executors import executor, process_pool, solver_threads
 from .points import plan_varied
 
@@ -44,6 +44,12 @@ class Sweep:
     spec: SweepSpec
     base: Path
     cases: tuple[Case, ...]
+    path: Path = Path("sweep.yaml")  # the spec file
+
+    def base_inputs(self) -> Inputs:
+        """The base instance with the spec's `set` applied: a bad entry stops the sweep before any
+        case runs, named `SPEC: set KEY`."""
+        return load_inputs(self.base, self.spec.set, argument=f"{self.path}: set")
 
 
 def case_id(overrides: dict[str, Any]) -> str:
@@ -52,24 +58,19 @@ def case_id(overrides: dict[str, Any]) -> str:
 
 
 def load_sweep(path: str | Path) -> Sweep:
-    """Read a sweep spec: the base instance (relative to the spec) and its cases, grid first."""
+    """A sweep spec (planner/io/sweeps.py) and its cases, grid first."""
     path = Path(path)
-    spec = validate(SweepSpec, read_yaml_mapping(path), str(path))
-    base = (path.parent / spec.base).resolve()
-    if not base.is_file():
-        raise InputError(path, "base", spec.base, f"file not found: {base}")
+    spec, base = load_sweep_spec(path)
     keys = list(spec.grid)
     combos = [dict(zip(keys, values)) for values in itertools.product(*spec.grid.values())] if keys else []
     every = combos + [dict(c) for c in spec.cases]
-    if not every:
-        raise InputError(path, "grid", None, "a sweep needs a grid or a list of cases")
     cases, seen = [], set()
     for overrides in every:
         cid = case_id(overrides)
         if cid not in seen:
             seen.add(cid)
             cases.append(Case(cid, overrides))
-    return Sweep(spec, base, tuple(cases))
+    return Sweep(spec, base, tuple(cases), path)
 
 
 def run_case(inputs: Inputs, updates: Mapping[str, Any], solver: dict[str, Any]) -> dict[str, Any]:
@@ -79,7 +80,7 @@ def run_case(inputs: Inputs, updates: Mapping[str, Any], solver: dict[str, Any])
 
 
 #: How a case's errors name the arguments they come from: its fields are the spec's grid or cases.
-ARGUMENT_NAMES = {"updates": "case", "overrides": "set"}
+ARGUMENT_NAMES = {"updates": "case"}
 
 
 class ResultStore:
@@ -161,7 +162,7 @@ def run_sweep(sweep: Sweep, out: Path, *, workers: int = 1, executor_kind: str =
 
     `task` (default run_case) solves one case in a worker: a module-level function of
     (base inputs, the case's updates, solver options)."""
-    inputs = load_inputs(sweep.base, sweep.spec.set)
+    inputs = sweep.base_inputs()
     store = ResultStore(out)
     if overwrite:
         for old in store.cases.glob("*.json"):
