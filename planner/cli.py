@@ -228,7 +228,7 @@ def solve(instance: Path, out: Path | None, overwrite: bool, time_limit, mip_gap
             if out is not None:
                 reason += f"; the diagnosis is in {out / 'diagnosis.json'}"
         raise NoPlan(reason)
-    click.echo(to_json(result.summary) if as_json else printed_summary(result.summary), nl=not as_json)
+    click.echo(to_json(result.summary) if as_json else printed_summary(result), nl=not as_json)
     if result.result.status != "optimal":
         gap = result.result.mip_gap
         shown = "an unknown gap" if gap is None else f"{100 * gap:.3g} %"

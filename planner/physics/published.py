@@ -167,17 +167,36 @@ def published_arithmetic(reference: Reference) -> dict[str, float]:
     }
 
 
-def published_figures(reference: Reference) -> dict[str, float]:
-    """What a plan is compared with: the published mean, peak, cost, revenue and margin."""
+@dataclass(frozen=True)
+class PublishedFigures:
+    """What a plan is compared with (summary.json's `reference.published`)."""
+
+    nodes_mean: float
+    nodes_peak: float
+    cost_usd: float
+    revenue_usd: float
+    cost_profit_margin: float
+    training_node_hours: float
+    training_share_of_fleet_hours: float
+    source: str
+
+    @property
+    def gross_margin(self) -> float:
+        return (self.revenue_usd - self.cost_usd) / self.revenue_usd
+
+
+def published_figures(reference: Reference) -> PublishedFigures:
+    """The published mean, peak, cost, revenue and margin, and the training they imply."""
     f = reference.figures
-    return {
-        "nodes_mean": float(f["fleet"]["average_nodes"]),
-        "nodes_peak": float(f["fleet"]["peak_nodes"]),
-        "cost_usd": float(f["economics"]["daily_cost_usd"]),
-        "revenue_usd": float(f["economics"]["theoretical_daily_revenue_usd"]),
-        "cost_profit_margin": float(f["economics"]["cost_profit_margin"]),
+    peak, mean = float(f["fleet"]["peak_nodes"]), float(f["fleet"]["average_nodes"])
+    return PublishedFigures(
+        nodes_mean=mean,
+        nodes_peak=peak,
+        cost_usd=float(f["economics"]["daily_cost_usd"]),
+        revenue_usd=float(f["economics"]["theoretical_daily_revenue_usd"]),
+        cost_profit_margin=float(f["economics"]["cost_profit_margin"]),
         # Every node not serving went to research and training (disclosure): 1 - 226.75 / 278.
-        "training_node_hours": (float(f["fleet"]["peak_nodes"]) - float(f["fleet"]["average_nodes"])) * HOURS_PER_DAY,
-        "training_share_of_fleet_hours": 1 - float(f["fleet"]["average_nodes"]) / float(f["fleet"]["peak_nodes"]),
-        "source": str(reference.path.name),
-    }
+        training_node_hours=(peak - mean) * HOURS_PER_DAY,
+        training_share_of_fleet_hours=1 - mean / peak,
+        source=str(reference.path.name),
+    )

@@ -67,7 +67,7 @@ def write_plan(out: Path, outcome: PlanResult) -> list[Path]:
         paths.append(out / "training.csv")
     plan_chart(paths[3], data, plan, outcome.published_nodes, training)
     summary, timings = outcome.summary_and_timings()
-    write_text_atomic(paths[4], report_markdown(data, outcome.summary, plan, has_training=training is not None))
+    write_text_atomic(paths[4], report_markdown(outcome, has_training=training is not None))
     write_json(paths[5], timings)
     write_json(paths[0], summary)  # last: its presence marks a complete result
     return paths

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 
-from ..physics.data import PlanningData
-from ..results.economics import Evaluation
+from ..results.result import PlanResult, ServicePromise
 from .text import fleet_line, headline, markdown_table, nodes, table_columns, unserved_line, usd
 
 PLAN_FILES = ("summary.json", "schedule.csv", "allocation.csv", "plan.png", "report.md", "timings.json")
 
 
-def report_markdown(data: PlanningData, record: dict[str, Any], plan: Evaluation, has_training: bool = False) -> str:
+def report_markdown(result: PlanResult, has_training: bool = False) -> str:
+    """report.md of a plan."""
+    data, plan = result.data, result.plan
     calibrations = [f"- {m} on {g}: {data.calibrations[(m, g)]}" for (m, g) in data.deployments
                     if data.calibrations.get((m, g))]
     lines = [
@@ -21,35 +20,35 @@ def report_markdown(data: PlanningData, record: dict[str, Any], plan: Evaluation
         "",
         data.description.strip(),
         "",
-        f"**{headline(record)}**",
+        f"**{headline(result)}**",
         "",
-        markdown_table(*table_columns(record, "figure")),
+        markdown_table(*table_columns(result, "figure")),
         "",
-        unserved_line(record),
+        unserved_line(result),
         "",
-        fleet_line(record).capitalize() + ".",
+        fleet_line(result).capitalize() + ".",
         "",
         "![nodes by role per period](plan.png)",
         "",
     ]
     if calibrations:
         lines += ["## Calibration", "", *calibrations, ""]
-    lines += ["## Service levels", "", _slo_markdown(record["slo"]), ""]
+    lines += ["## Service levels", "", _slo_markdown(result.service), ""]
     lines += ["## Schedule", "", _schedule_markdown(plan.schedule), ""]
     files = [*PLAN_FILES, *(("training.csv",) if has_training else ())]
     lines += ["Files: " + ", ".join(f"`{f}`" for f in files), ""]
     return "\n".join(lines)
 
 
-def _slo_markdown(slo: dict[str, Any]) -> str:
+def _slo_markdown(service: dict[str, ServicePromise]) -> str:
     rows = []
-    for m, promise in slo.items():
-        ttft = "-" if promise["ttft_s"] is None else f"{promise['ttft_s']:g} s (p{100 * promise['ttft_percentile']:g})"
-        speed = promise["decode_tokens_per_s_per_user"]
-        for g, implied in promise["by_node_type"].items():
+    for m, promise in service.items():
+        ttft = "-" if promise.ttft_s is None else f"{promise.ttft_s:g} s (p{100 * promise.ttft_percentile:g})"
+        speed = promise.decode_tokens_per_s_per_user
+        for g, implied in promise.by_node_type.items():
             rows.append((m, g, "measured point" if speed is None else f"{speed:g}",
-                         f"{implied['decode_tokens_per_s_per_node']:,.0f}", ttft,
-                         str(implied["ttft_min_prefill_units_peak"])))
+                         f"{implied.decode_tokens_per_s_per_node:,.0f}", ttft,
+                         str(implied.ttft_min_prefill_units_peak)))
     return markdown_table(rows, ("served model", "node type", "decode tokens/s per user",
                                  "decode tokens/s per node", "TTFT target", "min prefill units (peak)"))
 

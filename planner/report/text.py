@@ -9,6 +9,7 @@ from tabulate import tabulate
 
 from ..model.diagnosis import Diagnosis
 from ..physics.data import PlanningData
+from ..results.result import PlanResult
 
 
 def text_table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
@@ -33,69 +34,66 @@ def nodes(x: float | None) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# A plan (from its summary record)
+# A plan (from its typed result)
 # ---------------------------------------------------------------------------------------------
-def comparison_rows(record: dict[str, Any]) -> list[tuple[str, str, str]]:
+def comparison_rows(result: PlanResult) -> list[tuple[str, str, str]]:
     """(figure, plan, published) rows; the published column is empty without a reference."""
-    published = (record.get("reference") or {}).get("published") or {}
-    n, cost, revenue, margin = (record.get(k) or {} for k in ("nodes", "cost_usd", "revenue_usd", "margin"))
-    gross_published = None
-    if published:
-        gross_published = (published["revenue_usd"] - published["cost_usd"]) / published["revenue_usd"]
+    t = result.totals
+    p = result.comparison.figures if result.comparison is not None else None
     rows = [
-        ("mean nodes in service", nodes(n.get("mean")), nodes(published.get("nodes_mean"))),
-        ("peak nodes", nodes(n.get("peak")), nodes(published.get("nodes_peak"))),
-        ("cost per day", usd(cost.get("total")), usd(published.get("cost_usd"))),
-        ("revenue per day", usd(revenue.get("total")), usd(published.get("revenue_usd"))),
-        ("cost-profit margin", pct(margin.get("cost_profit")), pct(published.get("cost_profit_margin"))),
-        ("gross margin", pct(margin.get("gross")), pct(gross_published)),
+        ("mean nodes in service", nodes(t.nodes.mean), nodes(p and p.nodes_mean)),
+        ("peak nodes", nodes(t.nodes.peak), nodes(p and p.nodes_peak)),
+        ("cost per day", usd(t.cost_usd.total), usd(p and p.cost_usd)),
+        ("revenue per day", usd(t.revenue_usd.total), usd(p and p.revenue_usd)),
+        ("cost-profit margin", pct(t.margin.cost_profit), pct(p and p.cost_profit_margin)),
+        ("gross margin", pct(t.margin.gross), pct(p and p.gross_margin)),
     ]
-    training = record.get("training")
-    if training:
+    if t.training is not None:
         rows += [
-            ("training node-hours", nodes(training["node_hours"]), nodes(published.get("training_node_hours"))),
-            ("share of fleet hours training", pct(training["share_of_fleet_hours"]),
-             pct(published.get("training_share_of_fleet_hours"))),
-            ("value of training", usd(training["value_usd"]), "-"),
+            ("training node-hours", nodes(t.training.node_hours), nodes(p and p.training_node_hours)),
+            ("share of fleet hours training", pct(t.training.share_of_fleet_hours),
+             pct(p and p.training_share_of_fleet_hours)),
+            ("value of training", usd(t.training.value_usd), "-"),
         ]
     return rows
 
 
-def headline(record: dict[str, Any]) -> str:
-    gap = record.get("mip_gap")
-    gap_text = f", gap {100 * gap:.3g} %" if gap is not None else ""
-    return (f"{record['instance']}: {record['status']}{gap_text}; "
-            f"built in {record['solver']['build_s']:.2f} s, solved in {record['solver']['solve_s']:.2f} s")
+def headline(result: PlanResult) -> str:
+    r = result.result
+    gap_text = f", gap {100 * r.mip_gap:.3g} %" if r.mip_gap is not None else ""
+    return (f"{result.data.name}: {r.status}{gap_text}; "
+            f"built in {r.build_s:.2f} s, solved in {r.solve_s:.2f} s")
 
 
-def unserved_line(record: dict[str, Any]) -> str:
-    u = record.get("unserved_tokens") or {}
-    line = (f"unserved: {u.get('input', 0):,.0f} input tokens ({pct(u.get('input_share'))}), "
-            f"{u.get('output', 0):,.0f} output tokens ({pct(u.get('output_share'))})")
-    short = record.get("ttft_shortfall") or {}
-    if short.get("periods"):
-        line += f"; TTFT target missed in {short['periods']} period(s): {short['by_served_model']}"
+def unserved_line(result: PlanResult) -> str:
+    u = result.totals.unserved_tokens
+    line = (f"unserved: {u.input:,.0f} input tokens ({pct(u.input_share)}), "
+            f"{u.output:,.0f} output tokens ({pct(u.output_share)})")
+    short = result.ttft_shortfall
+    if short is not None and short.periods:
+        line += f"; TTFT target missed in {short.periods} period(s): {short.by_served_model}"
     return line
 
 
-def table_columns(record: dict[str, Any], first: str) -> tuple[list[tuple[str, ...]], tuple[str, ...]]:
+def table_columns(result: PlanResult, first: str) -> tuple[list[tuple[str, ...]], tuple[str, ...]]:
     """The comparison rows and header; without a reference, the published column is left out."""
-    rows = comparison_rows(record)
-    if record.get("reference"):
+    rows = comparison_rows(result)
+    if result.comparison is not None:
         return rows, (first, "plan", "published")
     return [row[:2] for row in rows], (first, "plan")
 
 
-def fleet_line(record: dict[str, Any]) -> str:
-    fleet = record.get("fleet") or {}
-    owned = ", ".join(f"{g} {n:g}" for g, n in (fleet.get("owned") or {}).items() if n) or "none"
-    rented = ", ".join(f"{g} {n:g}" for g, n in (fleet.get("rented_peak") or {}).items() if n) or "none"
+def fleet_line(result: PlanResult) -> str:
+    fleet = result.totals.fleet
+    owned = ", ".join(f"{g} {n:g}" for g, n in fleet.owned.items() if n) or "none"
+    rented = ", ".join(f"{g} {n:g}" for g, n in fleet.rented_peak.items() if n) or "none"
     return f"fleet: owned {owned}; rented at peak {rented}"
 
 
-def printed_summary(record: dict[str, Any]) -> str:
-    rows, header = table_columns(record, "")
-    return "\n".join([headline(record), text_table(rows, header), unserved_line(record), fleet_line(record)])
+def printed_summary(result: PlanResult) -> str:
+    """What `planner solve` prints of a plan."""
+    rows, header = table_columns(result, "")
+    return "\n".join([headline(result), text_table(rows, header), unserved_line(result), fleet_line(result)])
 
 
 def validated(label: str, data: PlanningData) -> str:
@@ -133,11 +131,6 @@ def diagnosis_message(diagnosis: Diagnosis) -> str:
 # ---------------------------------------------------------------------------------------------
 # Studies
 # ---------------------------------------------------------------------------------------------
-def _fmt(record: dict[str, Any] | None, group: str, key: str, pattern: str) -> str:
-    value = (record or {}).get(group, {}).get(key) if record else None
-    return "-" if value is None else pattern.format(value)
-
-
 def reproduce_text(reproduction) -> str:
     """`planner reproduce`: the published arithmetic, the calibration, the day side by side (every
     published figure read from the reference file)."""
@@ -163,22 +156,20 @@ def reproduce_text(reproduction) -> str:
         (role, f"{v['recomputed']:.5f}", f"{v['instance']:.4f}") for role, v in reproduction.capacity_factors.items()
     ], ("role", "recomputed", "instance"))]
     comparison = reproduction.plan.comparison
-    scored = reproduction.record["published_schedule_scored"]
-    plan = reproduction.plan.summary
+    scored = comparison.evaluation.totals if comparison.evaluation is not None else None
+    plan = reproduction.plan.totals
     p = comparison.figures
+
+    def both(read, pattern: str) -> tuple[str, str]:
+        return tuple("-" if t is None else pattern.format(read(t)) for t in (scored, plan))
+
     rows = [
-        ("mean nodes in service", f"{p['nodes_mean']:.2f}", _fmt(scored, "nodes", "mean", "{:.2f}"),
-         _fmt(plan, "nodes", "mean", "{:.2f}")),
-        ("peak nodes", f"{p['nodes_peak']:.0f}", _fmt(scored, "nodes", "peak", "{:.0f}"),
-         _fmt(plan, "nodes", "peak", "{:.0f}")),
-        ("cost per day", usd(p["cost_usd"]), _fmt(scored, "cost_usd", "total", "${:,.0f}"),
-         _fmt(plan, "cost_usd", "total", "${:,.0f}")),
-        ("revenue per day", usd(p["revenue_usd"]), _fmt(scored, "revenue_usd", "total", "${:,.0f}"),
-         _fmt(plan, "revenue_usd", "total", "${:,.0f}")),
-        ("cost-profit margin", f"{100 * p['cost_profit_margin']:g} %", _fmt(scored, "margin", "cost_profit", "{:.1%}"),
-         _fmt(plan, "margin", "cost_profit", "{:.1%}")),
-        ("unserved output tokens", "-", _fmt(scored, "unserved_tokens", "output", "{:,.0f}"),
-         _fmt(plan, "unserved_tokens", "output", "{:,.0f}")),
+        ("mean nodes in service", f"{p.nodes_mean:.2f}", *both(lambda t: t.nodes.mean, "{:.2f}")),
+        ("peak nodes", f"{p.nodes_peak:.0f}", *both(lambda t: t.nodes.peak, "{:.0f}")),
+        ("cost per day", usd(p.cost_usd), *both(lambda t: t.cost_usd.total, "${:,.0f}")),
+        ("revenue per day", usd(p.revenue_usd), *both(lambda t: t.revenue_usd.total, "${:,.0f}")),
+        ("cost-profit margin", f"{100 * p.cost_profit_margin:g} %", *both(lambda t: 100 * t.margin.cost_profit, "{:.1f} %")),
+        ("unserved output tokens", "-", *both(lambda t: t.unserved_tokens.output, "{:,.0f}")),
     ]
     parts += ["", "The day: published figures, the published schedule scored by planner, the optimized plan",
               text_table(rows, ("figure", "published", "published schedule", "optimized"))]

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..physics.data import PlanningData
-from ..physics.published import nodes_per_period, published_figures, role_split
+from ..physics.published import PublishedFigures, nodes_per_period, published_figures, role_split
 from .economics import Evaluation, evaluate, published_allocation
 from .summary import as_record
 
@@ -19,12 +19,12 @@ class PublishedComparison:
 
     nodes: np.ndarray  # per period, time-weighted
     evaluation: Evaluation | None  # None when the instance has several deployments
-    figures: dict[str, Any]  # physics.published.published_figures
+    figures: PublishedFigures
 
     @property
     def record(self) -> dict[str, Any]:
         """summary.json's `reference`."""
-        return {"published": self.figures,
+        return {"published": as_record(self.figures),
                 "published_schedule_scored": as_record(self.evaluation.totals) if self.evaluation else None}
 
 

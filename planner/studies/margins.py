@@ -249,7 +249,7 @@ def study(inputs: Inputs, volumes: Sequence[float] = (), solver: Mapping[str, An
     if outcome.totals is None:
         raise PlanningError(outcome.result.no_plan_reason())
     comparison = outcome.comparison
-    anchor = comparison.figures["revenue_usd"] if comparison else None
+    anchor = comparison.figures.revenue_usd if comparison else None
     schedules = {"optimized plan": outcome.plan}
     if comparison is not None and comparison.evaluation is not None:
         schedules = {"published schedule": comparison.evaluation, **schedules}
