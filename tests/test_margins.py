@@ -13,7 +13,7 @@ from planner.model.duals import marginal_costs
 from planner.studies.margins import ownership_usd_per_node_hour, study
 from planner.model.solve import solve
 
-from .conftest import REFERENCE_INSTANCE, ROOT, tiny_instance
+from .conftest import REFERENCE_INSTANCE, ROOT, tiny_instance, tiny_profile
 
 
 @pytest.fixture(scope="module")
@@ -180,3 +180,21 @@ def test_an_all_in_rent_is_not_charged_power_or_bandwidth_again(tmp_instance):
     assert "ownership" not in steps
     assert steps["power"].cost_usd == steps["bandwidth"].cost_usd == pytest.approx(6.0)
     assert "included in the all-in rent" in steps["power"].note
+
+
+def test_the_night_discount_has_a_factor_per_served_model(tmp_instance):
+    """Two served models, one hour entirely inside the window: a sells 1 M output tokens at $2,
+    b at $4 ($6). Model a's own factor 0.5 gives $1, b takes the default 0.25: $1; $2 in all."""
+    raw = tiny_instance([(0, 0, 1_000_000)], rental={"usd_per_gpu_hour": 1.0}, served_model="a", profile="a@gpu",
+                        prices={"input_cache_hit": 0.0, "input_cache_miss": 0.0, "output": 2.0})
+    b = {**raw["served_models"]["a"], "prices_usd_per_million_tokens": {"input_cache_hit": 0.0,
+                                                                        "input_cache_miss": 0.0, "output": 4.0},
+         "deployments": {"gpu": {"profile": "b@gpu"}}}
+    raw["served_models"]["b"] = b
+    raw["_demand_rows"] = [(0, "a", 0, 0, 1_000_000), (0, "b", 0, 0, 1_000_000)]
+    raw["margins"] = {"night_discount": {"start": "00:00", "end": "01:00", "v3_price_factor": 0.5,
+                                         "r1_price_factor": 0.25, "price_factor_by_served_model": {"a": 0.5},
+                                         "assumption": True}}
+    path = tmp_instance(raw, [tiny_profile(served_model="a"), tiny_profile(served_model="b")])
+    steps = study(api.load(path)).waterfalls["optimized plan"]
+    assert [st.revenue_usd for st in steps] == pytest.approx([6.0, 2.0])

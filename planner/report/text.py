@@ -252,7 +252,8 @@ def margins_text(r: dict) -> str:
                  f"{100 * st['gross_margin']:.1f} %" if st["gross_margin"] is not None else "-",
                  "-" if st["break_even_output_price_factor"] is None
                  else "inputs cover it" if st["break_even_output_price_factor"] <= 0
-                 else f"${st['break_even_output_price_factor'] * list_price:.2f}")
+                 else f"${st['break_even_output_price_factor'] * list_price:.2f}" if list_price is not None
+                 else f"{st['break_even_output_price_factor']:.2f} x each list")
                 for st in steps]
         parts.append(f"Waterfall, {label}\n" + text_table(
             rows, ("step", "revenue/day", "cost/day", "cost-profit", "gross", "break-even output list price")))

@@ -69,16 +69,20 @@ def token_revenue_usd(data: PlanningData, plan: Evaluation, prices: Mapping[str,
 def _prices(data: PlanningData, a: MarginAssumptions, mix: bool, night: bool) -> dict[str, np.ndarray]:
     """Per-period prices [model, period] of the whole traffic: each served model's own prices, or
     with the model mix, (1 - v3 share) x its own + v3 share x V3's list; with the night discount,
-    each multiplied in its window by its factor (time-weighted within a period)."""
+    each multiplied in its window by its factor (its own, else `r1_price_factor`; time-weighted
+    within a period)."""
     share = a.model_mix.v3_token_share if mix else 0.0
-    window = window_share(data.period_starts, data.period_hours, a.night_discount.start,
-                          a.night_discount.end) if night else np.zeros(data.periods)
+    discount = a.night_discount
+    window = window_share(data.period_starts, data.period_hours, discount.start, discount.end) if night \
+        else np.zeros(data.periods)
+    own_factors = np.array([[discount.price_factor_by_served_model.get(m, discount.r1_price_factor)]
+                            for m in data.served_models]) if night else np.ones((len(data.served_models), 1))
     out = {}
     for kind in PRICE_KINDS:
         own = np.asarray(data.prices_usd_per_mtok[kind], dtype=float)
         v3 = getattr(a.model_mix.v3_prices_usd_per_million_tokens, kind) * np.ones(data.periods) if mix else 0.0
-        own_factor = 1 - window * (1 - a.night_discount.r1_price_factor) if night else 1.0
-        v3_factor = 1 - window * (1 - a.night_discount.v3_price_factor) if night else 1.0
+        own_factor = 1 - window * (1 - own_factors)
+        v3_factor = 1 - window * (1 - discount.v3_price_factor) if night else 1.0
         out[kind] = (1 - share) * own * own_factor + share * v3 * v3_factor
     return out
 
@@ -211,8 +215,11 @@ class MarginsStudy:
     volume_sweep: pd.DataFrame | None
 
     @property
-    def list_output_price_usd_per_million(self) -> float:
-        """The first served model's output list price (the break-even prices are factors of it)."""
+    def list_output_price_usd_per_million(self) -> float | None:
+        """The served model's output list price, which the break-even factors multiply; None with
+        several served models (each has its own list: the factor is the figure)."""
+        if len(self.data.served_models) > 1:
+            return None
         return float(self.data.prices_usd_per_mtok["output"][0][0])
 
     @property

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from ..validation import Strict
-from .common import ClockWindow, NonNegative, Prices, Share, Sourced, described
+from .common import ClockWindow, Name, NonNegative, Prices, Share, Sourced, described
 
 
 class ModelMix(Sourced):
@@ -31,8 +31,11 @@ class NightDiscount(Sourced, ClockWindow):
 
     v3_price_factor: Share = described("V3's prices inside the window are multiplied by it.", unit="share of list")
     r1_price_factor: Share = described(
-        "The instance's own (R1) prices inside the window are multiplied by it (time-weighted within a period).",
-        unit="share of list")
+        "The instance's own (R1) prices inside the window are multiplied by it (time-weighted within a period), "
+        "for every served model `price_factor_by_served_model` does not name.", unit="share of list")
+    price_factor_by_served_model: dict[Name, Share] = described(
+        "Per served model of the instance (its name → factor), its own prices' factor inside the window, e.g. "
+        "`{deepseek-chat: 0.5, deepseek-reasoner: 0.25}` on a fleet that serves both.", {}, unit="share of list")
 
 
 class Power(Sourced):
