@@ -158,12 +158,14 @@ def test_measured_availability_matches_the_binomial(tmp_instance):
 
 @pytest.mark.slow
 def test_reseller_study_on_the_shipped_instance():
-    """The shipped study runs end to end; its out-of-sample check uses the stated seed."""
-    result = study(api.load(RESELLER, ["scenarios.count=5"]), oos_scenarios=5, failure_draws=50)
-    r = result.record
+    """The shipped study runs end to end, the same on one worker and on two processes; its
+    out-of-sample check uses the stated seed; whole units and redundancy keep the fleet above
+    what the demand needs at full use."""
+    inputs = api.load(RESELLER, ["scenarios.count=5"])
+    r = study(inputs, oos_scenarios=5, failure_draws=50).record
     assert r["out_of_sample"]["seed"] == 2025 + 1000
-    assert r["provisioning"]["provisioning_ratio"] == pytest.approx(
-        r["provisioning"]["leased_fleet"] / r["provisioning"]["full_use_nodes"])
+    assert r["provisioning"]["provisioning_ratio"] > 1.0
+    assert study(inputs, oos_scenarios=5, failure_draws=50, workers=2).record == r
 
 
 @pytest.mark.slow

@@ -9,6 +9,7 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 import sys
 from pathlib import Path
 
@@ -257,3 +258,19 @@ def test_yaml_is_loaded_safely(tmp_path):
     result = CliRunner().invoke(main, ["validate", str(path)])
     assert result.exit_code == 2
     assert "not valid YAML" in one_error_line(result) and "hacked" not in result.output
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("delay_s", [0.5, 1.0, 2.0])
+def test_ctrl_c_while_the_library_loads_exits_130_without_a_traceback(tmp_path, delay_s):
+    """The handler is installed before any heavy import (pyomo, pandas, pydantic take a second
+    or two to import), so a Ctrl-C at any of these moments ends the same way."""
+    process = subprocess.Popen([sys.executable, "-m", "planner.cli", "solve", str(MIXED), "--mip-gap", "0",
+                                "--out", str(tmp_path / "plan")], cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    threading.Event().wait(delay_s)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err.decode()
+    assert "Traceback" not in err.decode()
+    assert not (tmp_path / "plan" / "summary.json").exists()

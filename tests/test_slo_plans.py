@@ -152,3 +152,14 @@ def test_a_fleet_too_small_for_the_ttft_target_still_plans_and_says_so(tmp_insta
     assert outcome.plan.schedule["prefill_nodes"].tolist() == [7]
     assert outcome.result.objective_usd == pytest.approx(7 + 2700)
     assert outcome.summary["ttft_shortfall"] == {"periods": 1, "by_served_model": {"toy": [0]}}
+
+
+@pytest.mark.slow
+def test_the_frontier_is_the_same_on_two_processes():
+    from planner import api
+    from planner.studies.frontier import slo_frontier
+
+    inputs = api.load(REFERENCE_INSTANCE)
+    one = slo_frontier(inputs, "deepseek-r1", [18.0, 21.0], [None, 1.0])
+    two = slo_frontier(inputs, "deepseek-r1", [18.0, 21.0], [None, 1.0], workers=2)
+    pd.testing.assert_frame_equal(one, two)

@@ -36,10 +36,11 @@ def records(out: Path) -> list[dict]:
 
 @pytest.mark.slow
 def test_a_killed_sweep_resumes_with_nothing_lost_or_duplicated(tmp_path):
-    """Ten mixed-fleet cases stopped by a 0.3 s time limit; the sweep is killed (SIGKILL, the
-    whole process group) once three are stored, then resumed."""
+    """Ten mixed-fleet cases, each stopped after one branch-and-bound node (a limit on work, not
+    time); the sweep is killed (SIGKILL, the whole process group) once three are stored, then
+    resumed."""
     spec = write_spec(tmp_path, {"solver.mip_gap": [1e-6 * (k + 1) for k in range(10)]}, base="mixed-fleet.yaml",
-                      set=["solver.time_limit_s=0.3"])
+                      set=["solver.node_limit=1"])
     out = tmp_path / "store"
     command = [sys.executable, "-m", "planner.cli", "sweep", str(spec), "--out", str(out)]
     process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -31,7 +31,15 @@ class FrozenMap(Mapping):
         raise AttributeError("FrozenMap is read-only")
 
     def __reduce__(self):
-        return (FrozenMap, (self._items,))
+        return (_rebuild, (self._items,))
+
+
+def _rebuild(items: dict) -> FrozenMap:
+    """A FrozenMap after pickling, its arrays read-only again (pickling drops the flag)."""
+    for value in items.values():
+        if isinstance(value, np.ndarray):
+            value.setflags(write=False)
+    return FrozenMap(items)
 
 
 def frozen_array(values: Any) -> np.ndarray:
