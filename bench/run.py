@@ -39,9 +39,9 @@ from planner.model.relax import relaxed_integers  # noqa: E402
 from planner.model.solve import highs_options, relative_gap, solver_options  # noqa: E402
 from planner.physics.published import demand_shape  # noqa: E402
 from planner.report.text import text_table  # noqa: E402
-from planner.results.economics import evaluate, evaluate_plan  # noqa: E402
+from planner.results.economics import evaluate_plan  # noqa: E402
 from planner.results.published import compare_with_reference  # noqa: E402
-from planner.units import ROLES  # noqa: E402
+from planner.studies.policies import greedy_allocation, policy_evaluation  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -205,44 +205,8 @@ def process_wall(instance: Path, out: Path) -> tuple[float, float]:
     return wall, peak
 
 
-def greedy_allocation(data) -> pd.DataFrame:
-    """Hour by hour, each role of each model on its cheapest node type per token: whole units
-    for the demand, at least the TTFT minimum; nothing planned ahead."""
-    rows = []
-    for m in data.served_models:
-        for r in ROLES:
-            demand = data.role_demand_mtok(m, r)
-            options = []
-            for g in data.deployed_types(m):
-                node = data.node_type(g)
-                rate = node.rental_usd_per_node_hour if node.rental_max_nodes != 0 else node.owned_usd_per_node_hour
-                capacity = data.unit_capacity_mtok[(m, g, r)]
-                units = np.ceil(demand / capacity - 1e-9)
-                if r == "prefill":
-                    units = np.maximum(units, data.min_prefill_units[(m, g)])
-                options.append((rate * data.unit_nodes[(m, g, r)] * units.sum(), g, units))
-            _, g, units = min(options, key=lambda o: o[0])
-            for t, u in enumerate(units):
-                rows.append({"served_model": m, "node_type": g, "role": r, "period": t,
-                             "nodes": u * data.unit_nodes[(m, g, r)]})
-    return pd.DataFrame(rows)
-
-
 def policy_cost(data, allocation: pd.DataFrame, peak: bool) -> float:
-    """Economics of a policy: rentable types rented by the hour, others owned at their peak."""
-    if peak:
-        allocation = allocation.copy()
-        allocation["nodes"] = allocation.groupby(["served_model", "node_type", "role"])["nodes"].transform("max")
-    per_type = allocation.groupby(["node_type", "period"])["nodes"].sum().reset_index()
-    owned, rented = {}, []
-    for g, rows in per_type.groupby("node_type"):
-        node = data.node_type(g)
-        if node.rental_max_nodes != 0:
-            rented.append(rows.rename(columns={"nodes": "rented_nodes"}))
-        else:
-            owned[g] = rows["nodes"].max()
-    rented_frame = pd.concat(rented) if rented else pd.DataFrame(columns=["node_type", "period", "rented_nodes"])
-    return evaluate(data, allocation, pd.Series(owned, dtype=float), rented_frame).totals.cost_usd.total
+    return policy_evaluation(data, allocation, peak).totals.cost_usd.total
 
 
 def run_case(case: Case, folder: Path) -> dict:

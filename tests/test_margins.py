@@ -62,12 +62,7 @@ def test_ownership_capital_recovery_by_hand():
 def tiny_duals(tmp_instance, rows, **node):
     path = tmp_instance(tiny_instance(rows, **node))
     data = load_instance(path)
-    return data, marginal_costs(data, owned_fleet(solve(data))).table
-
-
-def owned_fleet(result) -> dict[str, int]:
-    owned = result.tables["owned"]
-    return dict(zip(owned["node_type"], owned["owned_nodes"]))
+    return data, marginal_costs(data, solve(data).tables).table
 
 
 def test_duals_equal_the_hand_derived_marginal_cost(tmp_instance):
@@ -97,7 +92,7 @@ def test_a_price_at_marginal_cost_gives_zero_contribution(tmp_instance):
 
     def relaxed_cost(output_tokens: int) -> float:
         more = load_instance(tmp_instance(tiny_instance([(0, 0, output_tokens)], rental={"usd_per_gpu_hour": 1.0})))
-        return marginal_costs(more, owned_fleet(solve(more))).lp_objective_usd
+        return marginal_costs(more, solve(more).tables).lp_objective_usd
 
     added_mtok = 0.05
     extra_cost = relaxed_cost(550_000) - relaxed_cost(500_000)
@@ -198,3 +193,25 @@ def test_the_night_discount_has_a_factor_per_served_model(tmp_instance):
     path = tmp_instance(raw, [tiny_profile(served_model="a"), tiny_profile(served_model="b")])
     steps = study(api.load(path)).waterfalls["optimized plan"]
     assert [st.revenue_usd for st in steps] == pytest.approx([6.0, 2.0])
+
+
+def test_short_run_and_long_run_marginal_costs_by_hand(tmp_instance):
+    """One hour of 0.5 M decode tokens, owned nodes at $1 a node-hour (0.36 M each), nothing to
+    rent. With no cap the plan owns 2 nodes, part-filled: one more token is free in the short
+    run and within the plan's fleet ($0), and in the long run, where the fleet grows, costs
+    $1 / 0.36 = $2.78 per M. With one node at most, 0.14 M go unserved: one more token too, at
+    the $1,000 penalty per M, whether the units or only the fleet are held."""
+    def costs(**owned) -> dict[str, float]:
+        raw = tiny_instance([(0, 0, 500_000)], owned={"usd_per_gpu_hour": 1.0, **owned})
+        data = load_instance(tmp_instance(raw))
+        tables = solve(data).tables
+        return {run: marginal_costs(data, tables, run).table.query("role == 'decode'")["usd_per_million_tokens"].item()
+                for run in ("short_run", "fleet_fixed", "long_run")}
+
+    free = costs()
+    assert free["short_run"] == pytest.approx(0.0, abs=1e-9)
+    assert free["fleet_fixed"] == pytest.approx(0.0, abs=1e-9)
+    assert free["long_run"] == pytest.approx(1 / 0.36)
+    capped = costs(max_nodes=1)
+    assert capped["short_run"] == pytest.approx(1000.0)
+    assert capped["fleet_fixed"] == pytest.approx(1000.0)

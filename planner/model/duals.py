@@ -1,4 +1,4 @@
-"""Marginal cost of a token from LP duals: the plan's owned fleet fixed, everything else relaxed."""
+"""Marginal cost of a token from LP duals: short run, within the plan's fleet, and long run."""
 
 from __future__ import annotations
 
@@ -24,25 +24,43 @@ class MarginalCosts:
     lp_objective_usd: float
 
 
-def marginal_costs(data: PlanningData, owned: Mapping[str, int]) -> MarginalCosts:
+#: How much of a plan is held fixed when one more token comes: everything it decided
+#: (short run), its owned fleet (the plan's own horizon), or nothing (long run).
+RUNS = ("short_run", "fleet_fixed", "long_run")
+
+
+def marginal_costs(data: PlanningData, tables: Mapping[str, pd.DataFrame], run: str = "fleet_fixed") -> MarginalCosts:
     """$ per million tokens of one more token in each (served model, role, period).
 
-    The owned fleet is fixed at `owned` (a solved plan's); serving units, rented nodes and every
-    other integer are relaxed to continuous values, and the LP solved for the duals of the rows
-    in the pool demand_rows: the serving_capacity rows, and the floors that grow with demand
-    (availability, TTFT; to first order in proportion), so that when a floor binds it carries
-    the cost. Those rows are divided by their demand D (RHS 1), so the marginal cost per million
+    The model is built again with part of a solved plan (`tables`, the families' tables) held
+    fixed, every integer relaxed to a continuous value, and the LP solved for the duals of the
+    rows in the pool demand_rows: the serving_capacity rows and the floors that grow with demand
+    (availability, TTFT; to first order in proportion), so that when a floor binds it carries the
+    cost. Those rows are divided by their demand D (RHS 1), so the marginal cost per million
     tokens is the sum of their duals / D (times S with S equally likely scenarios, whose rows
-    carry 1/S of the objective). (With the units themselves fixed, a row's dual would be 0 or
-    the unserved penalty: the LP would only say whether the plan has slack.)
+    carry 1/S of the objective). `run`:
+
+    - `short_run`: the plan's owned fleet, rented nodes and serving units fixed: one more token
+      is served by idle capacity (0) or not at all (the unserved penalty);
+    - `fleet_fixed`: the owned fleet fixed, units and rentals free: what serving one more token
+      costs within the plan's fleet (the hour's rent of the capacity, or 0 on idle owned nodes);
+    - `long_run`: nothing fixed: the fleet grows too (a share of an owned node's whole-horizon cost).
     """
-    built = build_model(data.with_owned_fleet(owned))
-    with relaxed_integers(built.model):
+    if run not in RUNS:
+        raise ValueError(f"run must be one of {RUNS}")
+    owned = dict(zip(tables["owned"]["node_type"], tables["owned"]["owned_nodes"]))
+    built = build_model(data.with_owned_fleet(owned) if run != "long_run" else data)
+    model = built.model
+    if run == "short_run":
+        for row in tables["units"].itertuples(index=False):
+            model.serving_units[row.served_model, row.node_type, row.role, row.period].fix(int(row.units))
+        for row in tables["rented"].itertuples(index=False):
+            model.rented_nodes[row.node_type, row.period].fix(int(row.rented_nodes))
+    with relaxed_integers(model):
         highspy.Highs.resetThreadScheduler(False)
-        results = SolverFactory("highs").solve(built.model, load_solutions=False,
-                                               raise_exception_on_nonoptimal_result=False)
+        results = SolverFactory("highs").solve(model, load_solutions=False, raise_exception_on_nonoptimal_result=False)
         if results.termination_condition != TerminationCondition.convergenceCriteriaSatisfied:
-            raise PlanningError(f"the LP of the marginal costs (fleet fixed, integers relaxed) ended with "
+            raise PlanningError(f"the LP of the marginal costs ({run}, integers relaxed) ended with "
                                 f"{results.termination_condition.name}, not an optimum")
         results.solution_loader.load_vars()
         duals = results.solution_loader.get_duals()

@@ -57,13 +57,15 @@ def _compile(inputs: Inputs) -> PlanningData:
     demand_mtok = {(m, r): frozen_array(demand[ROLE_COLUMN[r]][k] / TOKENS_PER_MTOK)
                    for k, m in enumerate(served) for r in ROLES}
     decode_rates = {(m, g): _decode_rate(m, g, p, spec, file) for (m, g), p in profiles.items()}
-    capacity = {
+    at_full_use = {
         key: frozen_array(arr)
         for (m, g), profile in profiles.items()
         for key, arr in _unit_capacity_mtok(m, g, profile, spec, demand, served.index(m), decode_rates[(m, g)]).items()
     }
+    capacity = {(m, g, r): frozen_array(arr * spec.served_models[m].deployments[g].target_utilization)
+                for (m, g, r), arr in at_full_use.items()}
     unit_nodes = {(m, g, r): getattr(p, r).unit_nodes for (m, g), p in profiles.items() for r in ROLES}
-    minimum = _min_prefill_units(spec, profiles, demand, capacity, file)
+    minimum = _min_prefill_units(spec, profiles, demand, at_full_use, file)
     prices = _period_prices(spec, starts, file)
     return PlanningData(
         name=spec.name,

@@ -176,10 +176,12 @@ def marginal_cost_chart(path, data: PlanningData, costs: pd.DataFrame, a: Margin
 
     x = np.arange(data.horizon_periods) * data.period_hours
     fig, ax = plt.subplots(figsize=(10, 4.2), dpi=110)
+    costs = costs[costs["run"] == "fleet_fixed"] if "run" in costs else costs
     for (m, role), rows in costs.groupby(["served_model", "role"]):
         mean = rows.groupby(rows["period"] % data.horizon_periods)["usd_per_million_tokens"].mean()
         ax.step(x, mean.reindex(range(data.horizon_periods)).to_numpy(), where="post",
-                label=f"marginal cost, {role} ({m}), $ per M {'output' if role == 'decode' else 'input'} tokens")
+                label=f"marginal cost within the plan's fleet, {role} ({m}), $ per M "
+                      f"{'output' if role == 'decode' else 'input'} tokens")
     list_output = data.prices_usd_per_mtok["output"][0][: data.horizon_periods]
     ax.step(x, list_output, where="post", color="black", linestyle="--", label="output list price")
     if a.night_discount is not None:

@@ -173,6 +173,14 @@ def reproduce_text(reproduction) -> str:
     ]
     parts += ["", "The day: published figures, the published schedule scored by planner, the optimized plan",
               text_table(rows, ("figure", "published", "published schedule", "optimized"))]
+    ends = reproduction.band
+    band_rows = [(name, f"{e.prefill_capacity_factor:.4f} / {e.decode_capacity_factor:.4f}", nodes(e.nodes_mean),
+                  nodes(e.nodes_peak), usd(e.cost_usd), pct(e.cost_profit_margin), nodes(e.greedy_nodes_mean),
+                  usd(e.greedy_cost_usd)) for name, e in ends.items()]
+    parts += ["", "The optimized day as a band between two calibrations of capacity at full use (the published "
+                  "peak is fixed by the optimistic one)",
+              text_table(band_rows, ("calibration", "factors prefill / decode", "mean nodes", "peak", "cost per day",
+                                     "cost-profit", "greedy mean nodes", "greedy cost"))]
     return "\n".join(parts)
 
 
@@ -261,10 +269,11 @@ def margins_text(r: dict) -> str:
             for label, lists in r["gross_margin_by_price_list"].items() for name, g in lists.items()]
     parts.append("Gross margin with every token at one list, GPU rent only\n" +
                  text_table(rows, ("schedule", "prices", "gross margin")))
-    rows = [(k, f"{v['min']:.3f}", f"{v['mean']:.3f}", f"{v['max']:.3f}")
-            for k, v in r["marginal_cost_usd_per_million_tokens"].items()]
-    parts.append("Marginal cost, $ per million tokens (LP duals, fleet fixed, units relaxed)\n" +
-                 text_table(rows, ("", "min", "mean", "max")))
+    rows = [(run.replace("_", " "), k, f"{v['min']:.3f}", f"{v['mean']:.3f}", f"{v['max']:.3f}")
+            for run, by_key in r["marginal_cost_usd_per_million_tokens"].items() for k, v in by_key.items()]
+    parts.append("Marginal cost, $ per million tokens (LP duals): short run = the plan's units fixed, "
+                 "fleet fixed = units free within the plan's fleet, long run = the fleet free too\n" +
+                 text_table(rows, ("run", "", "min", "mean", "max")))
     parts.append("break-even output list price: the list output price (and V3's, by the same factor) at which "
                  "the step's margin is zero, inputs at their list")
     volume = r["break_even_output_tokens_per_day"]

@@ -18,7 +18,7 @@ import pandas as pd
 from ..errors import PlanningError
 from ..io.inputs import Inputs
 from ..io.schema.margins import MarginAssumptions, Ownership
-from ..model.duals import marginal_costs
+from ..model.duals import RUNS, marginal_costs
 from ..physics.clock import window_share
 from ..physics.data import PlanningData
 from ..results.economics import Evaluation, cost_profit_margin, gross_margin, revenue_usd
@@ -236,10 +236,11 @@ class MarginsStudy:
             "gross_margin_by_price_list": self.gross_margins,
             "list_output_price_usd_per_million": self.list_output_price_usd_per_million,
             "marginal_cost_usd_per_million_tokens": {
-                f"{m} {role}": {"min": float(rows["usd_per_million_tokens"].min()),
-                                "mean": float(rows["usd_per_million_tokens"].mean()),
-                                "max": float(rows["usd_per_million_tokens"].max())}
-                for (m, role), rows in costs.groupby(["served_model", "role"])},
+                run: {f"{m} {role}": {"min": float(rows["usd_per_million_tokens"].min()),
+                                      "mean": float(rows["usd_per_million_tokens"].mean()),
+                                      "max": float(rows["usd_per_million_tokens"].max())}
+                      for (m, role), rows in by_run.groupby(["served_model", "role"], sort=False)}
+                for run, by_run in costs.groupby("run", sort=False)},
             "break_even_output_tokens_per_day": self.break_even_output_tokens_per_day,
             "volume_sweep": self.volume_sweep.to_dict(orient="records") if self.volume_sweep is not None else None,
         }
@@ -260,7 +261,6 @@ def study(inputs: Inputs, volumes: Sequence[float] = (), solver: Mapping[str, An
     schedules = {"optimized plan": outcome.plan}
     if comparison is not None and comparison.evaluation is not None:
         schedules = {"published schedule": comparison.evaluation, **schedules}
-    owned = dict(zip(outcome.result.tables["owned"]["node_type"], outcome.result.tables["owned"]["owned_nodes"]))
     sweep = scale_sweep(inputs, volumes, solver, workers=workers, executor_kind=executor_kind, scheduler=scheduler,
                         progress=progress) if volumes else None
     return MarginsStudy(
@@ -270,6 +270,7 @@ def study(inputs: Inputs, volumes: Sequence[float] = (), solver: Mapping[str, An
         waterfalls={label: waterfall(data, evaluation, assumptions, anchor) for label, evaluation in schedules.items()},
         gross_margins={label: gross_margins_by_price_list(data, ev, assumptions, anchor)
                        for label, ev in schedules.items()},
-        marginal_costs=marginal_costs(data, owned).table,
+        marginal_costs=pd.concat([marginal_costs(data, outcome.result.tables, run).table.assign(run=run)
+                                  for run in RUNS], ignore_index=True),
         volume_sweep=sweep,
     )

@@ -98,6 +98,10 @@ class Deployment(Strict):
     decode_capacity_factor: Positive = described(
         "κ_decode: multiplies the profile's decode tokens/s per node at the served model's "
         "`slo.decode_tokens_per_s_per_user` (its operating point).", 1.0)
+    target_utilization: Annotated[float, Field(gt=0, le=1)] = described(
+        "The share of a unit's capacity at full use (the profile's rates × κ) that the plan may count on, in "
+        "both roles: below 1, headroom for what an hour's mean hides. Queueing (TTFT) sees the full rate.", 1.0,
+        unit="share of capacity")
     calibration: str = described("How the factors were chosen; printed in `report.md` under \"Calibration\".", "")
 
 
