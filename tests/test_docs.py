@@ -75,7 +75,7 @@ def test_type_text_merges_bounds_and_choices():
     assert text(schema.Instance, "sources") == "list of strings"
     assert text(schema.Instance, "node_types") == "mapping name → mapping (`NodeType`), ≥ 1 entry"
     assert text(schema.NodeType, "owned") == "mapping (`Owned`) or `null`"
-    assert text(schema.SolverSettings, "warm_start") == '`"auto"`, `"none"` or `"rounded_lp"`'
+    assert text(schema.SolverSettings, "warm_start") == '`"auto"`, `"none"`, `"rounded_lp"` or `"repaired"`'
     assert docs.default_text(schema.Instance.model_fields["horizon"]) == "required"
     assert docs.default_text(schema.Instance.model_fields["solver"]) == "all defaults"
     assert docs.default_text(schema.Owned.model_fields["max_nodes"]) == "`null`"

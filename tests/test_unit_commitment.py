@@ -87,3 +87,39 @@ def test_free_starts_is_the_plan_without_commitment(tmp_instance):
     outcome = solve(tmp_instance, decode_hours([2, 1, 2]), formulation="free_starts", start_usd_per_node=2.0)
     assert outcome.result.objective_usd == pytest.approx(5.0)
     assert "commitment" not in outcome.summary
+
+
+@pytest.mark.parametrize("rows, commitment, repaired", [
+    ([0, 1, 0, 0], {"min_up_hours": 2.0}, [0, 1, 1, 0]),
+    ([2, 1, 2], {"min_down_hours": 2.0}, [2, 2, 2]),
+    ([0, 0, 2, 0], {"start_minutes": 30.0}, [0, 2, 2, 0]),
+])
+def test_the_repair_makes_free_units_keep_the_commitment_rules(tmp_instance, rows, commitment, repaired):
+    """The repaired warm start's repair, by hand: a unit needed in hour 1 only, held 2 hours, stays
+    up in hour 2; the unit stopped for hour 1 and re-formed in hour 2 inside a 2-hour minimum down
+    time is kept up instead; two units needed in hour 2 that spend 30 minutes forming would leave
+    it short (2 - 2 x 0.5 < 2): they are formed in hour 1, then must stay (1 hour minimum up)."""
+    import pandas as pd
+
+    from planner.io.inputs import load_inputs
+    from planner.model.families.unit_commitment import _repair
+    from planner.physics.compile import compile_planning_data
+
+    raw = tiny_instance(decode_hours(rows), rental={"usd_per_gpu_hour": 1.0})
+    data = compile_planning_data(load_inputs(tmp_instance(raw, [committed(**commitment)])))
+    (served_model, node_type), = data.commitment
+    units = pd.DataFrame({"served_model": served_model, "node_type": node_type, "role": "decode",
+                          "period": range(len(rows)), "units": rows})
+    assert _repair(units, data)["units"].tolist() == repaired
+
+
+def test_the_repaired_start_changes_no_optimum():
+    """The reference day with the repaired start reaches the same optimum as without: $83,904."""
+    from planner.io.inputs import load_inputs
+    from planner.model.solve import solve, solver_options
+    from planner.physics.compile import compile_planning_data
+
+    from .conftest import REFERENCE_INSTANCE
+
+    data = compile_planning_data(load_inputs(REFERENCE_INSTANCE))
+    assert solve(data, solver_options(data, warm_start="repaired")).objective_usd == pytest.approx(83_904)

@@ -51,14 +51,16 @@ def formulation_families(data: PlanningData, formulation: str | None = None) -> 
     return tuple(FAMILIES[f] for f in FORMULATIONS[name] if FAMILIES[f].applies(data))
 
 
-def build_model(data: PlanningData, formulation: str | None = None) -> BuiltModel:
+def build_model(data: PlanningData, formulation: str | None = None, without: tuple[str, ...] = ()) -> BuiltModel:
     """Build the Pyomo model of `data` with the named formulation (default: data.solver.formulation):
-    each family that applies, in order, held to its contract."""
+    each family that applies, in order, held to its contract (but the families `without` names)."""
     model = pyo.ConcreteModel(name=data.name)
     pools = Pools()
     applied = []
     with PauseGC():
         for f in formulation_families(data, formulation):
+            if f.name in without:
+                continue
             if f.applies_to(data, pools):
                 add_family(f, model, data, pools)
                 applied.append(f)

@@ -23,6 +23,9 @@ function, decorated by `family(...)`. The decorator records, beside the function
   tables; a family that does not apply adds none, so other instances' summaries do not change.
 - `start(model)`: for the rounded-LP warm start, the (variable, value) pairs it fixes once the
   LP relaxation is loaded (round up, or "do nothing" for optional activities).
+- `repair(units, data)`: for the repaired warm start, the serving units of a plan solved without
+  the family, changed into units that satisfy the family's rows (unit commitment: units formed
+  ahead and held up long enough).
 
 The math of a family lives in its function's docstring; docs/formulation.md's family sections
 are generated from it (planner/report/docs.py).
@@ -30,8 +33,9 @@ are generated from it (planner/report/docs.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 import pandas as pd
 import pyomo.environ as pyo
@@ -66,7 +70,7 @@ class Family:
     """One constraint family and its declared contract (see the module docstring)."""
 
     name: str
-    add: Callable[[pyo.ConcreteModel, PlanningData, "Pools"], None]
+    add: Callable[[pyo.ConcreteModel, PlanningData, Pools], None]
     applies: Callable[[PlanningData], bool] = always
     needs: tuple[str, ...] = ()
     provides: tuple[str, ...] = ()
@@ -77,12 +81,13 @@ class Family:
     start: Callable[[pyo.ConcreteModel], Iterable[tuple[Any, float]]] | None = None
     summary: Callable[[Mapping[str, pd.DataFrame], PlanningData], dict[str, Any]] | None = None
     when_contributed: tuple[str, ...] = ()  # pools that must hold terms for the family to apply
+    repair: Callable[[pd.DataFrame, PlanningData], pd.DataFrame] | None = None
 
     @property
     def doc(self) -> str:
         return self.add.__doc__ or ""
 
-    def applies_to(self, data: PlanningData, pools: "Pools") -> bool:
+    def applies_to(self, data: PlanningData, pools: Pools) -> bool:
         """Whether the family adds anything: its predicate holds and every pool it waits for has terms."""
         return self.applies(data) and all(pools[p] for p in self.when_contributed)
 
@@ -94,7 +99,7 @@ FAMILIES: dict[str, Family] = {}
 def family(*, applies: Callable[[PlanningData], bool] = always, needs: Iterable[str] = (),
            provides: Iterable[str] = (), contributes: Iterable[str] = (), consumes: Iterable[str] = (),
            tables: Iterable[str] = (), exports=None, start=None, summary=None,
-           when_contributed: Iterable[str] = ()):
+           when_contributed: Iterable[str] = (), repair=None):
     """Register `add_<name>(model, data, pools)` as the family <name> with its contract."""
     def register(add):
         name = add.__name__.removeprefix("add_")
@@ -106,7 +111,7 @@ def family(*, applies: Callable[[PlanningData], bool] = always, needs: Iterable[
         FAMILIES[name] = Family(name=name, add=add, applies=applies, needs=tuple(needs), provides=tuple(provides),
                                 contributes=tuple(contributes), consumes=tuple(consumes), tables=tuple(tables),
                                 exports=exports, start=start, summary=summary,
-                                when_contributed=tuple(when_contributed))
+                                when_contributed=tuple(when_contributed), repair=repair)
         return add
     return register
 
@@ -125,7 +130,7 @@ class Pools:
     def __getitem__(self, pool: str) -> list[Any]:
         return self.terms[pool]
 
-    def view(self, f: Family) -> "FamilyPools":
+    def view(self, f: Family) -> FamilyPools:
         return FamilyPools(self, f)
 
 

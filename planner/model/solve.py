@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from typing import Any
 
 import highspy
 import numpy as np
@@ -14,9 +15,9 @@ from pyomo.contrib.solver.common.results import TerminationCondition
 
 from ..errors import Argument, InputError, PlanningError
 from ..physics.data import PlanningData
-from .build import BuiltModel, build_model
+from .build import build_model
 from .contract import export_tables, summary_entries
-from .warm_start import HighsWithStart, rounded_lp_start
+from .warm_start import HighsWithStart, repaired_start, rounded_lp_start
 
 
 @dataclass(frozen=True)
@@ -27,12 +28,8 @@ class SolverOptions:
     mip_gap: float = 1e-4
     threads: int = 1
     formulation: str = "default"
-    warm_start: str = "none"
+    warm_start: str = "auto"
     node_limit: int | None = None
-
-
-#: With warm_start "auto", models with at least this many serving-unit variables get a MIP start.
-WARM_START_FROM_UNIT_VARIABLES = 20_000
 
 
 def solver_options(data: PlanningData, **overrides) -> SolverOptions:
@@ -47,11 +44,10 @@ def solver_options(data: PlanningData, **overrides) -> SolverOptions:
     return replace(base, **{k: v for k, v in overrides.items() if v is not None})
 
 
-def wants_start(options: SolverOptions, built: BuiltModel) -> bool:
-    """Whether to hand HiGHS the rounded-LP plan (warm_start.py) before it runs."""
-    if options.warm_start == "auto":
-        return len(built.model.serving_units) >= WARM_START_FROM_UNIT_VARIABLES
-    return options.warm_start == "rounded_lp"
+def start_kind(options: SolverOptions) -> str:
+    """Which MIP start to hand HiGHS (warm_start.py). `auto` is none: neither start was better
+    than HiGHS's own heuristics on every measured case (docs/performance.md)."""
+    return "none" if options.warm_start == "auto" else options.warm_start
 
 
 def highs_options(options: SolverOptions, data: PlanningData | None = None) -> dict:
@@ -154,8 +150,11 @@ def solve(data: PlanningData, options: SolverOptions | None = None) -> SolveResu
     if not solver.available():
         raise PlanningError("HiGHS is not available: install highspy (pip install highspy)")
     started = time.perf_counter()
-    if wants_start(options, built):
+    kind = start_kind(options)
+    if kind == "rounded_lp":
         solver.start = rounded_lp_start(built, options.time_limit_s / 4, options.threads)
+    elif kind == "repaired":
+        solver.start = repaired_start(built, data, options.time_limit_s / 4, options.threads)
     # HiGHS keeps one thread scheduler per process and refuses a solve that asks for another
     # thread count ("unknown" status): each solve starts with a fresh scheduler.
     highspy.Highs.resetThreadScheduler(False)

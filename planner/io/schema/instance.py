@@ -52,7 +52,7 @@ class Owned(Strict):
         unit="nodes")
 
     @model_validator(mode="after")
-    def _min_below_max(self) -> "Owned":
+    def _min_below_max(self) -> Owned:
         if self.max_nodes is not None and self.min_nodes > self.max_nodes:
             raise ValueError(f"min_nodes ({self.min_nodes}) exceeds max_nodes ({self.max_nodes})")
         return self
@@ -153,7 +153,7 @@ class ServedModel(Strict):
         "What a request looks like. Required when `slo.ttft_s` is set; ignored otherwise.", None)
 
     @model_validator(mode="after")
-    def _ttft_needs_a_workload(self) -> "ServedModel":
+    def _ttft_needs_a_workload(self) -> ServedModel:
         if self.slo.ttft_s is not None and self.workload is None:
             raise ValueError("slo.ttft_s needs workload.mean_prompt_tokens (requests = input tokens / mean prompt)")
         return self
@@ -201,10 +201,12 @@ class SolverSettings(Strict):
     formulation: Name = described(
         "A name in `FORMULATIONS` (`planner/model/build.py`); an unknown name is refused before anything is "
         "solved (`planner validate` checks it).", "default")
-    warm_start: Literal["auto", "none", "rounded_lp"] = described(
-        "A MIP start for HiGHS: the LP relaxation with every serving unit rounded up and no training "
-        "(`planner/model/warm_start.py`); `auto` uses it on models with at least 20,000 serving-unit variables. "
-        "Measured worse than none on the year-long benchmark family (docs/performance.md), hence off.", "none")
+    warm_start: Literal["auto", "none", "rounded_lp", "repaired"] = described(
+        "A MIP start for HiGHS (`planner/model/warm_start.py`): `repaired`, the plan solved without unit "
+        "commitment, its units formed ahead and held up as commitment requires, the rest solved again; "
+        "`rounded_lp`, the LP relaxation with every serving unit rounded up and no training (measured worse "
+        "than none on the year-long benchmark family); `auto`: none, since neither beat HiGHS's own first "
+        "plans on every measured case (docs/performance.md).", "auto")
 
 
 class Instance(Strict):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
@@ -97,13 +99,52 @@ def _summary(tables: Mapping[str, pd.DataFrame], data: PlanningData) -> dict[str
     }}
 
 
+def _repair(units: pd.DataFrame, data: PlanningData) -> pd.DataFrame:
+    """A plan's units (solved without this family) made to satisfy its rows, per committed kind:
+    where a forming unit would leave a period short, it is formed a period ahead (x_{t-1} raised
+    to x_t); where the minimum up time is broken, the units stay up; where a start follows a stop
+    within the minimum down time, the stop is cancelled; repeated until nothing changes (units
+    only grow, so it ends). The result needs no more units of a kind than the plan's peak."""
+    units = units.copy()
+    for (m, g, r), rows in units.groupby(["served_model", "node_type", "role"]):
+        if (m, g) not in data.commitment:
+            continue
+        c = data.commitment[(m, g)]
+        need = np.zeros(data.periods)
+        need[rows["period"].to_numpy()] = rows["units"].to_numpy(dtype=float)
+        x = need.copy()
+        before = np.array([_previous(data, t) for t in range(data.periods)])
+        windows_up = [_window(data, t, c.min_up_periods) for t in range(data.periods)]
+        windows_down = [_window(data, t, c.min_down_periods) for t in range(data.periods)]
+        for _ in range(4 * data.periods + 4):
+            old = x.copy()
+            starts = np.maximum(x - x[before], 0)
+            short = x - c.start_share * starts < need - 1e-9
+            for t in np.flatnonzero(short):
+                x[before[t]] = max(x[before[t]], x[t])
+            starts = np.maximum(x - x[before], 0)
+            x = np.maximum(x, [starts[w].sum() for w in windows_up])
+            if c.min_down_periods > 1:
+                starts, stops = np.maximum(x - x[before], 0), np.maximum(x[before] - x, 0)
+                for t in np.flatnonzero(starts > 0):
+                    for tau in windows_down[t]:
+                        if stops[tau] > 0:
+                            x[tau] = x[before[tau]]
+            if np.array_equal(x, old):
+                break
+        index = rows.index
+        units.loc[index, "units"] = x[rows["period"].to_numpy()].astype(np.int64)
+    return units
+
+
 @family(applies=_commits,
         needs=("serving_units", "unserved_share", "UNIT_KINDS", "PERIODS"),
         provides=("COMMITTED_KINDS", "unit_starts", "unit_stops", "unit_flow", "unit_min_up", "UNITS_HELD_DOWN",
                   "unit_may_start", "unit_start_allowed", "unit_min_down",
                   "nodes_converted", "conversion_from_stops", "conversion_into_starts",
                   "serving_capacity_while_forming", "commitment_cost_usd"),
-        contributes=("cost_usd", "demand_rows"), tables=("commitment",), exports=_exports, summary=_summary)
+        contributes=("cost_usd", "demand_rows"), tables=("commitment",), exports=_exports, summary=_summary,
+        repair=_repair)
 def add_unit_commitment(model: pyo.ConcreteModel, data: PlanningData, pools: Pools) -> None:
     """Serving units of a deployment with a `commitment` section (its profile) take time and money
     to form and stay up a minimum time: the aggregated three-variable unit commitment of
