@@ -183,26 +183,31 @@ def mps_floor(model, folder: Path, options) -> dict:
 
 
 # The child's own peak: VmHWM of /proc/self/status (ru_maxrss would carry the benchmark
-# process's own peak across fork and exec).
-_CHILD = ("import atexit, runpy, sys\n"
+# process's own peak across fork and exec). `planner.cli.run` ends with os._exit once the files
+# are written (docs/performance.md); the child runs the same command through main() and records
+# the clock and its peak there, before the interpreter's teardown.
+_CHILD = ("import sys, time\n"
           "memory = sys.argv.pop(1)\n"
-          "def peak():\n"
+          "from planner.cli import main\n"
+          "try:\n"
+          "    main(sys.argv[1:], standalone_mode=False)\n"
+          "finally:\n"
           "    line = next(l for l in open('/proc/self/status') if l.startswith('VmHWM'))\n"
-          "    open(memory, 'w').write(line.split()[1])\n"
-          "atexit.register(peak)\n"
-          "runpy.run_module('planner.cli', run_name='__main__')\n")
+          "    open(memory, 'w').write(f'{line.split()[1]} {time.time()}')\n")
 
 
 def process_wall(instance: Path, out: Path) -> tuple[float, float]:
-    """`planner solve --out` as its own process: wall seconds and its own peak memory (MiB)."""
+    """`planner solve --out` as its own process: seconds from its start to its files written, and
+    its own peak memory (MiB)."""
     memory = out.with_suffix(".maxrss")
     out.parent.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
+    started = time.time()
     subprocess.run([sys.executable, "-c", _CHILD, str(memory), "solve", str(instance), "--out", str(out),
                     "--overwrite"], check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
-    wall = time.perf_counter() - started
-    peak = int(memory.read_text()) / 1024.0 if memory.exists() else float("nan")
-    return wall, peak
+    if not memory.exists():
+        return float("nan"), float("nan")
+    peak_kib, finished = memory.read_text().split()
+    return float(finished) - started, int(peak_kib) / 1024.0
 
 
 def policy_cost(data, allocation: pd.DataFrame, peak: bool) -> float:
