@@ -115,9 +115,22 @@ def test_optimized_day_never_costs_more_than_the_published_schedule(day):
 
 
 def test_reproduce_writes_its_record(tmp_path):
+    """The band's ends are named: the optimistic end at the instance's capacity factors (the
+    heaviest hour), the conservative at the day averages (factors 1). The published day, at
+    $87,072, lies between them; the optimistic peak is the published 278 by construction; at each
+    end the greedy autoscaler on the same pay-per-use nodes costs within 3 % of the plan."""
     r = reproduce(REFERENCE_INSTANCE, out=tmp_path / "out")
     assert r.arithmetic["daily_cost_usd"] == 87_072
     assert (tmp_path / "out" / "summary.json").exists()
+    band = json.loads((tmp_path / "out" / "reproduce.json").read_text())["band"]
+    assert set(band) == {"optimistic", "conservative"}
+    low, high = band["optimistic"], band["conservative"]
+    assert (low["prefill_capacity_factor"], low["decode_capacity_factor"]) == (1.0911, 1.075)
+    assert (high["prefill_capacity_factor"], high["decode_capacity_factor"]) == (1.0, 1.0)
+    assert low["cost_usd"] < 87_072 < high["cost_usd"]
+    assert low["nodes_peak"] == 278 < high["nodes_peak"]
+    for end in (low, high):
+        assert end["greedy_cost_usd"] == pytest.approx(end["cost_usd"], rel=0.03)
 
 
 def test_same_instance_twice_gives_the_same_plan(tmp_path):
