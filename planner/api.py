@@ -113,7 +113,7 @@ def _inputs(what: str | Path | Inputs, overrides: Overrides = ()) -> Inputs:
 
 
 def frontier(instance: str | Path | Inputs, served_model: str | None = None,
-             speeds: Sequence[float] = (16, 18, 21, 25, 30, 35, 40), ttfts: Sequence[float | None] = (None, 2, 1, 0.5),
+             speeds: Sequence[float] = (16, 18, 21, 25, 30, 35, 40), ttfts: Sequence[float | None] = (None, 2, 1.5, 1, 0.5),
              overrides: Overrides = (), *, workers: int = 1, executor: str = "process", scheduler: str | None = None,
              **solver: Any):
     """The SLO frontier (studies/frontier.py): a DataFrame, one row per (TTFT target, speed)."""

@@ -271,7 +271,7 @@ def reproduce(instance: Path, out: Path | None, overwrite: bool, time_limit, mip
 @click.option("--served-model", default=None, help="The served model whose SLO varies (default: the first).")
 @click.option("--speeds", default="16,18,21,25,30,35,40", show_default=True,
               help="Promised decode speeds, tokens/s per user, comma-separated.")
-@click.option("--ttft", "ttfts", default="none,2,1,0.5", show_default=True,
+@click.option("--ttft", "ttfts", default="none,2,1.5,1,0.5", show_default=True,
               help="TTFT targets in seconds at the instance's percentile, comma-separated; 'none' for no target.")
 @out_option("Folder for frontier.csv and frontier.png.")
 @solver_flags

@@ -99,6 +99,20 @@ def tiny_profile_with(dotted: str, value: Any) -> Callable[[Path], list[str]]:
     return build
 
 
+def tiny_prompts(lines: list[str] | None, column: str = "prompt_tokens") -> Callable[[Path], list[str]]:
+    """The tiny instance with an empirical prompt shape read from prompts.csv (None: no file)."""
+    def build(tmp: Path) -> list[str]:
+        raw = _tiny()
+        raw["served_models"]["toy"]["workload"] = {"mean_prompt_tokens": 100, "prompt_tokens_distribution": "empirical",
+                                                   "prompt_tokens_file": "prompts.csv",
+                                                   "prompt_tokens_column": column}
+        path = write_instance(tmp, raw)
+        if lines is not None:
+            (tmp / "prompts.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return [str(path)]
+    return build
+
+
 def tiny_overrides(*overrides: str, **kwargs: Any) -> Callable[[Path], list[str]]:
     def build(tmp: Path) -> list[str]:
         args = [str(write_instance(tmp, _tiny(**kwargs)))]
@@ -278,6 +292,27 @@ CASES = [
     pytest.param(tiny_csv(header=""), ["demand.csv", "header", "the file is empty"], id="csv-empty-file"),
     pytest.param(tiny_csv("0,toy,1000,0,100,5", "1,toy,2000,500,200"),
                  ["demand.csv", "line 2", "saw 6", "not a readable CSV"], id="csv-ragged-row"),
+    # workload, decode memory, peaks and tails (issue 13)
+    pytest.param(tiny_prompts(None), ["instance.yaml", "served_models.toy.workload.prompt_tokens_file", "prompts.csv",
+                                      "file not found"], id="prompts-file-missing"),
+    pytest.param(tiny_prompts(["tokens", *["5"] * 200], column="prompt_tokens"),
+                 ["prompts.csv", "header", "prompt_tokens", "no such column"], id="prompts-column-missing"),
+    pytest.param(tiny_prompts(["prompt_tokens", "5", "abc", *["5"] * 200]),
+                 ["prompts.csv", "data row 2, prompt_tokens", "abc", "> 0"], id="prompts-not-a-number"),
+    pytest.param(tiny_prompts(["prompt_tokens", *["5"] * 20]), ["prompts.csv", "prompt_tokens", "20", "at least 100"],
+                 id="prompts-too-few"),
+    pytest.param(tiny_with("served_models.toy.workload", {"mean_prompt_tokens": 100,
+                                                         "prompt_tokens_distribution": "empirical"}),
+                 ["served_models.toy.workload", "prompt_tokens_file"], id="empirical-without-a-file"),
+    pytest.param(tiny_with("demand.peak_to_mean_ratio", 0.5), ["demand.peak_to_mean_ratio", "0.5", "greater than or equal to 1"],
+                 id="peak-ratio-below-one"),
+    pytest.param(tiny_with("served_models.toy.slo", {"decode_speed_percentile": 0.99}),
+                 ["served_models.toy.slo", "decode_speed_percentile needs decode_tokens_per_s_per_user"],
+                 id="tpot-percentile-without-a-speed"),
+    pytest.param(tiny_profile_with("decode.memory", {"hbm_gb_per_gpu": 80, "weights_gb_per_gpu": 70,
+                                                     "reserved_gb_per_gpu": 20, "kv_bytes_per_token": 70272,
+                                                     "assumption": True}),
+                 ["toy@gpu.yaml", "decode.memory", "leave no room for a KV cache"], id="memory-without-room"),
     # --set overrides: the line names `--set KEY`
     pytest.param(tiny_overrides("solver.mip_gap"), ["--set solver.mip_gap", "expected"], id="set-without-equals"),
     pytest.param(tiny_overrides("solver.mip_gapp=0.1"), ["--set solver.mip_gapp", "= 0.1", "unknown key"],

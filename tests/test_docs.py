@@ -143,7 +143,7 @@ def test_a_family_block_renders_its_contract_and_its_docstring():
     assert "| exports tables | `units`, `unserved` |" in block
     assert "| contributes to pools | `cost_usd`, `service_shortfalls`, `demand_rows` |" in block
     assert inspect.cleandoc(f.doc) in block
-    assert "| applies to | Instances with a TTFT target (`slo.ttft_s`) and demand. |" in docs.family_block("ttft_minimum_units")
+    assert "| applies to | Instances with a TTFT target (`slo.ttft_s`) that some type can meet in some period with demand. |" in docs.family_block("ttft_minimum_units")
     assert docs.family_block("serving_capacity") == block  # stable
     with pytest.raises(ValueError, match="no such family"):
         docs.family_block("no_such_family")

@@ -117,12 +117,14 @@ def test_a_margin_figure_without_source_or_assumption_flag_is_bad_input(tmp_path
 
 def test_the_waterfall_prices_every_model_at_its_own_list():
     """Two served models (instances/mixed-fleet.yaml: 40 % deepseek-chat at V3's list, 60 %
-    deepseek-reasoner at R1's): the waterfall's first step is the plan's own revenue, $449,484 as
-    `planner solve` reports it, not every token at the first model's list ($280,560)."""
+    deepseek-reasoner at R1's): the waterfall's first step is the plan's own revenue, as `planner
+    solve` reports it: $449,484 with every token served (this quick plan, stopped at the first
+    branch-and-bound node, leaves a few unserved), not every token at the first model's list
+    ($280,560)."""
     inputs = api.load(ROOT / "instances" / "mixed-fleet.yaml", ["solver.node_limit=1", "solver.formulation=free_starts"])
     plan = api.plan(inputs)
     first = study(inputs).waterfalls["optimized plan"][0]
-    assert plan.totals.revenue_usd.total == pytest.approx(449_484)
+    assert plan.totals.revenue_usd.total == pytest.approx(449_484, rel=1e-3)
     assert first.revenue_usd == pytest.approx(plan.totals.revenue_usd.total, rel=1e-12)
 
 

@@ -7,7 +7,7 @@ updates, validated as if written in the file) and re-reads a file only when a pa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -18,6 +18,7 @@ from .demand import read_demand_csv, read_scenario_csv
 from .files import read_yaml_mapping
 from .overrides import Override, apply_overrides, apply_updates, attributed
 from .profiles import load_profile
+from .prompts import read_prompt_lengths
 from .reference import Reference, load_reference
 from .schema.instance import Instance
 from .schema.profile import Profile
@@ -35,6 +36,7 @@ class Inputs:
     profiles: Mapping[tuple[str, str], Profile]  # (served model, node type) -> profile
     scenario_table: Mapping[str, np.ndarray] | None  # token column -> [model, S*T], from scenarios.file
     reference: Reference | None
+    prompt_lengths: Mapping[str, np.ndarray] = field(default_factory=dict)  # served model -> lengths (empirical)
     changes: tuple[Override, ...] = ()  # the overrides and updates applied: later errors they explain are theirs
 
     @property
@@ -72,6 +74,7 @@ def _inputs(raw: dict[str, Any], path: Path, changes: Sequence[Override], before
             demand=_demand(spec, path, before),
             scenario_table=_scenario_table(spec, path, before),
             reference=_reference(spec, path, before),
+            prompt_lengths=_prompt_lengths(spec, path, before),
             changes=(*(before.changes if before is not None else ()), *changes),
         )
     except InputError as exc:
@@ -136,6 +139,29 @@ def _scenario_table(spec: Instance, path: Path, before: Inputs | None) -> Mappin
     if not scenario_path.is_file():
         raise InputError(str(path), "scenarios.file", spec.scenarios.file, f"file not found: {scenario_path}")
     return read_scenario_csv(scenario_path, tuple(spec.served_models), spec.horizon.periods)
+
+
+def _prompt_lengths(spec: Instance, path: Path, before: Inputs | None) -> dict[str, np.ndarray]:
+    """Each served model's prompt lengths, for an empirical prompt shape (read again only when
+    its file or column changed)."""
+    out = {}
+    for m, model in spec.served_models.items():
+        workload = model.workload
+        if workload is None or workload.prompt_tokens_file is None:
+            continue
+        if before is not None and m in before.prompt_lengths and m in before.spec.served_models \
+                and before.spec.served_models[m].workload is not None \
+                and (before.spec.served_models[m].workload.prompt_tokens_file,
+                     before.spec.served_models[m].workload.prompt_tokens_column) \
+                == (workload.prompt_tokens_file, workload.prompt_tokens_column):
+            out[m] = before.prompt_lengths[m]
+            continue
+        file = path.parent / workload.prompt_tokens_file
+        if not file.is_file():
+            raise InputError(str(path), f"served_models.{m}.workload.prompt_tokens_file", workload.prompt_tokens_file,
+                             f"file not found: {file}")
+        out[m] = read_prompt_lengths(file, workload.prompt_tokens_column)
+    return out
 
 
 def _reference(spec: Instance, path: Path, before: Inputs | None) -> Reference | None:

@@ -18,11 +18,12 @@ from ..io.schema.instance import Instance, NodeType
 from ..io.schema.profile import Commitment, Profile
 from ..units import PRICE_KINDS, ROLES, SECONDS_PER_HOUR, TOKENS_PER_MTOK
 from .clock import check_windows_apart, period_starts, window_share
-from .data import CommitmentData, NodeTypeData, Penalties, PlanningData, ServiceLevel
+from .data import CommitmentData, DecodePoint, NodeTypeData, Penalties, PlanningData, ServiceLevel
 from .failures import min_units_for_availability, spare_nodes, unit_availability
 from .frozen import FrozenMap, frozen_array
 from .scenarios import multipliers, scenario_demand
-from .slo import min_units_for_ttft
+from .slo import (kv_sequences_per_gpu, memory_capped_tokens_per_s, min_units_for_ttft, prompt_shape,
+                  smallest_attainable_ttft_s, tail_speed_factor)
 from .training import compile_training
 
 #: The demand column each role serves.
@@ -56,16 +57,20 @@ def _compile(inputs: Inputs) -> PlanningData:
         raise InputError(file, "training", NO_VALUE, "training is not planned under demand scenarios (scenarios.count > 1)")
     demand_mtok = {(m, r): frozen_array(demand[ROLE_COLUMN[r]][k] / TOKENS_PER_MTOK)
                    for k, m in enumerate(served) for r in ROLES}
-    decode_rates = {(m, g): _decode_rate(m, g, p, spec, file) for (m, g), p in profiles.items()}
+    contexts = {m: _context_tokens(model.workload, demand, k) for k, (m, model) in enumerate(spec.served_models.items())}
+    width = demand["input_tokens"].shape[1]
+    points = {(m, g): _decode_point(m, g, p, spec, contexts[m], width, file) for (m, g), p in profiles.items()}
     at_full_use = {
         key: frozen_array(arr)
         for (m, g), profile in profiles.items()
-        for key, arr in _unit_capacity_mtok(m, g, profile, spec, demand, served.index(m), decode_rates[(m, g)]).items()
+        for key, arr in _unit_capacity_mtok(m, g, profile, spec, demand, served.index(m), points[(m, g)]).items()
     }
-    capacity = {(m, g, r): frozen_array(arr * spec.served_models[m].deployments[g].target_utilization)
+    # The capacity the plan counts on: a share of full use, held at the period's peak rate.
+    peak = spec.demand.peak_to_mean_ratio
+    capacity = {(m, g, r): frozen_array(arr * spec.served_models[m].deployments[g].target_utilization / peak)
                 for (m, g, r), arr in at_full_use.items()}
     unit_nodes = {(m, g, r): getattr(p, r).unit_nodes for (m, g), p in profiles.items() for r in ROLES}
-    minimum = _min_prefill_units(spec, profiles, demand, at_full_use, file)
+    minimum, smallest = _min_prefill_units(spec, profiles, demand, at_full_use, inputs.prompt_lengths, starts, file)
     prices = _period_prices(spec, starts, file)
     return PlanningData(
         name=spec.name,
@@ -80,8 +85,11 @@ def _compile(inputs: Inputs) -> PlanningData:
         deployments=tuple(profiles),
         unit_nodes=FrozenMap(unit_nodes),
         unit_capacity_mtok=FrozenMap(capacity),
-        decode_tokens_per_s_per_node=FrozenMap(decode_rates),
+        decode_tokens_per_s_per_node=FrozenMap({key: p.tokens_per_s_per_node for key, p in points.items()}),
+        decode_points=FrozenMap(points),
+        peak_to_mean_ratio=peak,
         min_prefill_units=FrozenMap(minimum),
+        ttft_smallest_attainable_s=FrozenMap(smallest),
         demand_tokens=FrozenMap(demand),
         demand_mtok=FrozenMap(demand_mtok),
         prices_usd_per_mtok=FrozenMap(prices),
@@ -194,65 +202,118 @@ def _spare_ratio(spec: Instance, unit_nodes: Mapping[tuple[str, str, str], int],
     return {g: spare_nodes(spec.failures, n) / n for g, n in peak.items() if n > 0}
 
 
-def _decode_rate(m: str, g: str, profile: Profile, spec: Instance, file: str) -> float:
-    """Output tokens/s per decode node at the served model's promised per-user speed, calibrated:
-    the profile's operating point at slo.decode_tokens_per_s_per_user x decode_capacity_factor."""
-    speed = spec.served_models[m].slo.decode_tokens_per_s_per_user
-    rate = profile.decode.throughput_at(speed)
+def _decode_point(m: str, g: str, profile: Profile, spec: Instance, context_tokens: np.ndarray | None,
+                  periods: int, file: str) -> DecodePoint:
+    """Where a decode node of deployment (m, g) runs (section 3): the profile's operating point at
+    the served model's promised speed (at a faster mean speed for a TPOT percentile, when the
+    profile gives the step time's spread) x decode_capacity_factor, and the KV-memory limit of
+    its GPUs in every period (when the profile gives memory figures and the model a workload)."""
+    slo = spec.served_models[m].slo
+    speed = slo.decode_tokens_per_s_per_user
+    factor = 1.0
+    if slo.decode_speed_percentile is not None and profile.decode.step_time_cv is not None:
+        factor = tail_speed_factor(profile.decode.step_time_cv, slo.decode_speed_percentile)
+    mean_speed = None if speed is None else speed * factor
+    rate = profile.decode.throughput_at(mean_speed)
     if rate is None:
         fastest = profile.decode.fastest_speed()
+        tail = f" (mean {mean_speed:g} for the TPOT percentile)" if factor != 1.0 else ""
         if fastest is None:
             problem = f"profile {profile.name} does not say at which per-user speed it was measured"
         elif profile.decode.operating_points:
-            problem = (f"faster than profile {profile.name} can serve (its fastest operating point is "
+            problem = (f"faster{tail} than profile {profile.name} can serve (its fastest operating point is "
                        f"{fastest:g} tokens/s per user)")
         else:
-            problem = (f"faster than profile {profile.name} was measured at ({fastest:g} tokens/s per user) "
+            problem = (f"faster{tail} than profile {profile.name} was measured at ({fastest:g} tokens/s per user) "
                        "and it has no operating_points for faster speeds")
         raise InputError(file, f"served_models.{m}.slo.decode_tokens_per_s_per_user", speed, problem)
-    return rate * spec.served_models[m].deployments[g].decode_capacity_factor
+    rate *= spec.served_models[m].deployments[g].decode_capacity_factor
+    running = mean_speed if mean_speed is not None else profile.decode.tokens_per_s_per_user
+    if running is not None and profile.decode.operating_points:
+        running = max(running, profile.decode.operating_points[0].tokens_per_s_per_user)  # no bigger batch below
+    memory = profile.decode.memory
+    limit = None
+    capped = np.full(periods, rate)
+    if memory is not None and context_tokens is not None and running is not None:
+        limit = frozen_array(kv_sequences_per_gpu(memory.kv_cache_gb_per_gpu * 1e9, memory.kv_bytes_per_token,
+                                                  context_tokens))
+        capped = memory_capped_tokens_per_s(rate, running, profile.gpus_per_node, limit, profile.decode.fixed_step_s)
+    return DecodePoint(
+        tokens_per_s_per_node=rate,
+        mean_tokens_per_s_per_user=running,
+        tail_factor=factor,
+        sequences_per_gpu=None if running is None else rate / (profile.gpus_per_node * running),
+        kv_sequences_per_gpu_limit=limit,
+        tokens_per_s_per_node_by_period=frozen_array(capped),
+    )
+
+
+def _context_tokens(workload, demand: Mapping[str, np.ndarray], k: int) -> np.ndarray | None:
+    """Mean context a decode sequence holds per period: prompt + half the output (section 3).
+    The output is the workload's, or each period's from the demand (prompt x output / input)."""
+    if workload is None:
+        return None
+    prompt = workload.mean_prompt_tokens
+    if workload.mean_output_tokens is not None:
+        return np.full(demand["input_tokens"].shape[1], prompt + workload.mean_output_tokens / 2.0)
+    inputs, outputs = demand["input_tokens"][k], demand["output_tokens"][k]
+    overall = outputs.sum() / inputs.sum() if inputs.sum() > 0 else 0.0
+    ratio = np.divide(outputs, inputs, out=np.full_like(inputs, overall), where=inputs > 0)
+    return prompt * (1.0 + ratio / 2.0)
 
 
 def _min_prefill_units(spec: Instance, profiles: Mapping[tuple[str, str], Profile],
                        demand: Mapping[str, np.ndarray], capacity: Mapping[tuple[str, str, str], np.ndarray],
-                       file: str) -> dict[tuple[str, str], np.ndarray]:
-    """Fewest prefill units per period meeting each served model's TTFT percentile (slo.py).
+                       prompt_lengths: Mapping[str, np.ndarray], starts: pd.DatetimeIndex, file: str
+                       ) -> tuple[dict[tuple[str, str], np.ndarray], dict[str, float]]:
+    """Fewest prefill units per period meeting each served model's TTFT percentile (slo.py,
+    formulation.md section 8), and the smallest target each model could meet in every period.
 
-    Requests per second lambda_t = input_tokens_t / mean_prompt_tokens / (3600 period_hours).
-    A unit prefills k = servers_per_unit prompts side by side (its DP ranks), each at 1/k of the
-    unit's input tokens/s at period t's cache-hit mix, so a mean prompt takes
-    S_t = k mean_prompt_tokens / unit_tokens_per_s_t. The queue's servers are these streams; the
-    units needed are ceil(servers / k). Zero without a TTFT target; -1 where a type cannot meet it.
+    Requests per second at the period's peak, lambda_t = rho input_tokens_t / mean_prompt_tokens
+    / (3600 period_hours). A unit prefills k = servers_per_unit prompts side by side (its DP ranks),
+    each at 1/k of the unit's input tokens/s at full use at period t's cache-hit mix, so a mean
+    prompt takes S_t = k mean_prompt_tokens / unit_tokens_per_s_t; prompt lengths spread as the
+    workload says. The queue's servers are these streams; the units needed are ceil(servers / k).
+    Zero without a TTFT target; -1 where a type cannot meet it. A period no type can serve within
+    the target is refused under hard limits (`penalties.allow_unserved: false`).
     """
     seconds = SECONDS_PER_HOUR * spec.horizon.period_hours
-    out = {}
+    peak = spec.demand.peak_to_mean_ratio
+    out, smallest = {}, {}
     for k, (m, model) in enumerate(spec.served_models.items()):
         deployed = [g for (mm, g) in profiles if mm == m]
         if model.slo.ttft_s is None:
             out.update({(m, g): frozen_array(np.zeros(demand["input_tokens"].shape[1])) for g in deployed})
             continue
-        prompt = model.workload.mean_prompt_tokens
-        arrivals = demand["input_tokens"][k] / prompt / seconds
-        service = {}
+        workload, target, q = model.workload, model.slo.ttft_s, model.slo.ttft_percentile
+        shape = prompt_shape(workload.prompt_tokens_distribution, workload.prompt_tokens_scv, prompt_lengths.get(m))
+        arrivals = peak * demand["input_tokens"][k] / workload.mean_prompt_tokens / seconds
+        best = np.full(len(arrivals), np.inf)
         for g in deployed:
             streams = profiles[(m, g)].prefill.servers_per_unit
-            service[g] = streams * prompt / (capacity[(m, g, "prefill")] * TOKENS_PER_MTOK / seconds)
-            servers = min_units_for_ttft(arrivals, service[g], model.workload.prompt_tokens_scv,
-                                         model.slo.ttft_s, model.slo.ttft_percentile)
+            service = streams * workload.mean_prompt_tokens / (capacity[(m, g, "prefill")] * TOKENS_PER_MTOK / seconds)
+            servers = min_units_for_ttft(arrivals, service, shape, target, q)
             out[(m, g)] = frozen_array(np.where(servers < 0, -1, np.ceil(servers / streams)))
-        if all((out[(m, g)] < 0).any() for g in deployed):
-            g = min(deployed, key=lambda g: float(service[g].min()))
-            raise InputError(file, f"served_models.{m}.slo.ttft_s", model.slo.ttft_s,
-                             f"a mean prompt ({prompt:g} tokens) alone takes {float(service[g].max()):.3g} s "
-                             f"to prefill on {g}; no number of units meets the target")
-    return out
+            best = np.minimum(best, smallest_attainable_ttft_s(service, shape, q))
+        busy = arrivals > 0
+        smallest[m] = float(best[busy].max()) if busy.any() else 0.0
+        unattainable = busy & np.all([out[(m, g)] < 0 for g in deployed], axis=0)
+        if unattainable.any() and not spec.penalties.allow_unserved:
+            first = int(np.flatnonzero(unattainable)[0])
+            raise InputError(file, f"served_models.{m}.slo.ttft_s", target,
+                             f"below the p{q * 100:g} of the prefill time alone in {int(unattainable.sum())} of "
+                             f"{int(busy.sum())} periods (first {starts[first]:%Y-%m-%d %H:%M}); no number of units "
+                             f"meets it, and penalties.allow_unserved is false. The smallest target every period "
+                             f"can meet is {smallest[m]:.3g} s")
+    return out, smallest
 
 
 def _unit_capacity_mtok(m: str, g: str, profile: Profile, spec: Instance, demand: Mapping[str, np.ndarray],
-                        k: int, decode_tokens_per_s_per_node: float) -> dict[tuple[str, str, str], np.ndarray]:
+                        k: int, decode: DecodePoint) -> dict[tuple[str, str, str], np.ndarray]:
     """Tokens one unit serves in one period, in millions.
 
-    Decode: u_d * (output tokens/s per node at the SLO, calibrated) * 3600 * period_hours / 1e6.
+    Decode: u_d * (output tokens/s per node at the SLO, calibrated, capped by KV memory in the
+    period) * 3600 * period_hours / 1e6.
     Prefill: the profile's rate was measured at a cache-hit share s_ref, where a token costs
     w_ref = (1 - s_ref) + h * s_ref cache-miss equivalents; in period t the share is s_t and a
     token costs w_t, so the unit serves u_p * rate * factor * 3600 * period_hours / 1e6 * w_ref / w_t.
@@ -268,8 +329,7 @@ def _unit_capacity_mtok(m: str, g: str, profile: Profile, spec: Instance, demand
     w_ref = profile.prefill_miss_equivalents_per_token_at_measurement()
     prefill = (profile.prefill.unit_nodes * profile.prefill.input_tokens_per_s_per_node
                * deployment.prefill_capacity_factor * seconds / TOKENS_PER_MTOK) * w_ref / w_t
-    decode = np.full(len(inputs),
-                     profile.decode.unit_nodes * decode_tokens_per_s_per_node * seconds / TOKENS_PER_MTOK)
+    decode = profile.decode.unit_nodes * np.asarray(decode.tokens_per_s_per_node_by_period) * seconds / TOKENS_PER_MTOK
     return {(m, g, "prefill"): prefill, (m, g, "decode"): decode}
 
 

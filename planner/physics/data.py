@@ -38,6 +38,19 @@ class ServiceLevel:
     decode_tokens_per_s_per_user: float | None = None
     ttft_s: float | None = None
     ttft_percentile: float = 0.95
+    decode_speed_percentile: float | None = None
+
+
+@dataclass(frozen=True)
+class DecodePoint:
+    """Where a decode node of one deployment runs (formulation.md, section 3)."""
+
+    tokens_per_s_per_node: float  # at the operating point, calibrated (decode_capacity_factor)
+    mean_tokens_per_s_per_user: float | None  # the mean speed it runs at (faster for a TPOT percentile)
+    tail_factor: float  # f_q: mean speed over promised speed (1: the promise is a mean)
+    sequences_per_gpu: float | None  # b = rate / (G v): sequences a GPU holds at the point
+    kv_sequences_per_gpu_limit: np.ndarray | None  # [t] what KV memory holds; None: not modelled
+    tokens_per_s_per_node_by_period: np.ndarray  # [t] the rate, capped by KV memory
 
 
 @dataclass(frozen=True)
@@ -97,6 +110,16 @@ class PlanningData:
     unit_availability: Mapping[tuple[str, str, str], float] = field(default_factory=FrozenMap)  # P(unit up)
     spare_ratio: Mapping[str, float] = field(default_factory=FrozenMap)
     commitment: Mapping[tuple[str, str], CommitmentData] = field(default_factory=FrozenMap)  # (model, node type)
+    decode_points: Mapping[tuple[str, str], DecodePoint] = field(default_factory=FrozenMap)  # (model, node type)
+    peak_to_mean_ratio: float = 1.0  # capacity rows and TTFT queues hold at the peak rate
+    ttft_smallest_attainable_s: Mapping[str, float] = field(default_factory=FrozenMap)  # served model -> s
+
+    def ttft_unattainable(self, model: str) -> np.ndarray:
+        """Periods with demand in which no deployed type can meet the model's TTFT target."""
+        types = self.deployed_types(model)
+        if not types:
+            return np.zeros(self.periods, dtype=bool)
+        return np.all([self.min_prefill_units[(model, g)] < 0 for g in types], axis=0)
 
     @property
     def horizon_periods(self) -> int:

@@ -7,9 +7,10 @@ printed table, report.md, the charts and the studies all read it; `summary` is i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
+import pandas as pd
 
 from ..model.diagnosis import Diagnosis
 from ..model.solve import SolveResult
@@ -23,11 +24,16 @@ TIMING_KEYS = ("build_s", "solve_s", "wall_s")
 
 @dataclass(frozen=True)
 class NodeTypeService:
-    """What a served model's promise implies on one node type."""
+    """What a served model's promise implies on one node type (formulation.md, sections 3 and 8)."""
 
-    decode_tokens_per_s_per_node: float
+    decode_tokens_per_s_per_node: float  # at the operating point, calibrated, before KV memory
+    decode_mean_tokens_per_s_per_user: float | None  # the mean speed it runs at
     ttft_min_prefill_units_peak: int
-    ttft_unattainable_periods: int
+    ttft_unattainable_periods: int  # periods this type alone cannot meet the target in
+    kv_sequences_per_gpu_at_speed: float | None  # what the operating point implies
+    kv_sequences_per_gpu_limit: float | None  # what KV memory holds, the tightest period (None: not modelled)
+    kv_binding_periods: int  # periods in which memory caps the operating point
+    kv_sequences_per_gpu_peak: float | None  # the plan's busiest period on this type
 
 
 @dataclass(frozen=True)
@@ -35,9 +41,88 @@ class ServicePromise:
     """A served model's promised latency and what it implies per node type."""
 
     decode_tokens_per_s_per_user: float | None
+    decode_speed_basis: str  # "mean", or the TPOT quantile the speed holds at
     ttft_s: float | None
     ttft_percentile: float | None
+    ttft_unattainable_periods: int  # periods no deployed type can meet the target in
+    ttft_smallest_attainable_s: float | None  # the prefill time's quantile alone, the worst period
+    peak_to_mean_ratio: float
     by_node_type: dict[str, NodeTypeService]
+
+
+def _speed_basis(data: PlanningData, m: str) -> str:
+    q = data.service_levels[m].decode_speed_percentile
+    if q is None:
+        return "mean"
+    tails = [data.decode_points[(m, g)].tail_factor != 1.0 for g in data.deployed_types(m)]
+    if all(tails):
+        return f"p{q * 100:g} of the time between tokens"
+    if not any(tails):
+        return "mean (no profile gives the step time's spread)"
+    return f"p{q * 100:g} where the profile gives the step time's spread, else mean"
+
+
+def _kv_peak(data: PlanningData, m: str, g: str, units: pd.DataFrame | None,
+             served_share: Mapping[tuple[str, str], np.ndarray] | None) -> float | None:
+    """Sequences per GPU the plan runs on g in its busiest period: the period's served output at
+    its peak rate over the mean speed, split over types in proportion to their decode capacity."""
+    point = data.decode_points[(m, g)]
+    if units is None or served_share is None or point.kv_sequences_per_gpu_limit is None:
+        return None
+    decode = units[(units["served_model"] == m) & (units["role"] == "decode")]
+    tokens_per_s = {h: np.zeros(data.periods) for h in data.deployed_types(m)}
+    for h, rows in decode.groupby("node_type"):
+        x = np.zeros(data.periods)
+        x[rows["period"].to_numpy()] = rows["units"].to_numpy(dtype=float)
+        tokens_per_s[h] = x * data.unit_nodes[(m, h, "decode")] * data.decode_points[(m, h)].tokens_per_s_per_node_by_period
+    capacity = sum(tokens_per_s.values())
+    served = (data.role_demand_mtok(m, "decode") * served_share[(m, "decode")] * 1e6 * data.peak_to_mean_ratio
+              / (3600.0 * data.period_hours))
+    nodes = np.maximum(tokens_per_s[g] / point.tokens_per_s_per_node_by_period, 1e-12)  # nodes of g decoding
+    with np.errstate(divide="ignore", invalid="ignore"):
+        on_g = np.where(capacity > 0, served * tokens_per_s[g] / capacity, 0.0)
+        per_gpu = np.where(tokens_per_s[g] > 0,
+                           on_g / point.mean_tokens_per_s_per_user / (nodes * data.node_type(g).gpus_per_node), 0.0)
+    return round(float(per_gpu.max()), 3)
+
+
+def service_promises(data: PlanningData, units: pd.DataFrame | None = None,
+                     served_share: Mapping[tuple[str, str], np.ndarray] | None = None) -> dict[str, ServicePromise]:
+    """Per served model: the promised latency and what it implies for each node type (with a
+    plan's units and served shares: the KV concurrency it runs)."""
+    out = {}
+    for m in data.served_models:
+        level = data.service_levels[m]
+        by_type = {}
+        for g in data.deployed_types(m):
+            point = data.decode_points[(m, g)]
+            limit = point.kv_sequences_per_gpu_limit
+            binding = 0 if limit is None or point.sequences_per_gpu is None else \
+                int((point.sequences_per_gpu > np.asarray(limit) + 1e-9).sum())
+            by_type[g] = NodeTypeService(
+                decode_tokens_per_s_per_node=round(data.decode_tokens_per_s_per_node[(m, g)], 3),
+                decode_mean_tokens_per_s_per_user=None if point.mean_tokens_per_s_per_user is None
+                else round(point.mean_tokens_per_s_per_user, 3),
+                ttft_min_prefill_units_peak=int(max(data.min_prefill_units[(m, g)].max(), 0)),
+                ttft_unattainable_periods=int((data.min_prefill_units[(m, g)] < 0).sum()),
+                kv_sequences_per_gpu_at_speed=None if point.sequences_per_gpu is None
+                else round(point.sequences_per_gpu, 3),
+                kv_sequences_per_gpu_limit=None if limit is None else round(float(np.min(limit)), 3),
+                kv_binding_periods=binding,
+                kv_sequences_per_gpu_peak=_kv_peak(data, m, g, units, served_share),
+            )
+        has_target = level.ttft_s is not None
+        out[m] = ServicePromise(
+            decode_tokens_per_s_per_user=level.decode_tokens_per_s_per_user,
+            decode_speed_basis=_speed_basis(data, m),
+            ttft_s=level.ttft_s,
+            ttft_percentile=level.ttft_percentile if has_target else None,
+            ttft_unattainable_periods=int(data.ttft_unattainable(m).sum()) if has_target else 0,
+            ttft_smallest_attainable_s=round(data.ttft_smallest_attainable_s[m], 4) if has_target else None,
+            peak_to_mean_ratio=data.peak_to_mean_ratio,
+            by_node_type=by_type,
+        )
+    return out
 
 
 @dataclass(frozen=True)
@@ -46,24 +131,6 @@ class TtftShortfall:
 
     periods: int
     by_served_model: dict[str, list[int]]
-
-
-def service_promises(data: PlanningData) -> dict[str, ServicePromise]:
-    """Per served model: the promised latency and what it implies for each node type."""
-    out = {}
-    for m in data.served_models:
-        level = data.service_levels[m]
-        out[m] = ServicePromise(
-            decode_tokens_per_s_per_user=level.decode_tokens_per_s_per_user,
-            ttft_s=level.ttft_s,
-            ttft_percentile=level.ttft_percentile if level.ttft_s is not None else None,
-            by_node_type={g: NodeTypeService(
-                decode_tokens_per_s_per_node=round(data.decode_tokens_per_s_per_node[(m, g)], 3),
-                ttft_min_prefill_units_peak=int(max(data.min_prefill_units[(m, g)].max(), 0)),
-                ttft_unattainable_periods=int((data.min_prefill_units[(m, g)] < 0).sum()),
-            ) for g in data.deployed_types(m)},
-        )
-    return out
 
 
 def ttft_shortfall(result: SolveResult) -> TtftShortfall | None:

@@ -21,6 +21,7 @@ def plan(data: PlanningData, options: SolverOptions | None = None, started: floa
     result = solve(data, options)
     evaluation = evaluate_plan(data, result.tables) if result.has_plan else None
     diagnosis = diagnose(data, options) if result.infeasible else None
-    return PlanResult(data=data, result=result, plan=evaluation, service=service_promises(data),
+    return PlanResult(data=data, result=result, plan=evaluation, service=service_promises(data, result.tables.get("units"),
+                                                                       evaluation.served_share if evaluation else None),
                       ttft_shortfall=ttft_shortfall(result), comparison=comparison, diagnosis=diagnosis,
                       wall_s=time.perf_counter() - started)

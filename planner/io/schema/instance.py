@@ -114,28 +114,65 @@ class Slo(Strict):
         "(section 5) × `decode_capacity_factor`. `null`: the profile's measured point "
         "(`output_tokens_per_s_per_node`).", None, unit="output tokens/s per user")
     ttft_s: Positive | None = described(
-        "Time-to-first-token target: the `ttft_percentile` quantile of TTFT for a prompt of "
-        "`workload.mean_prompt_tokens` must not exceed it. Adds the family `ttft_minimum_units` (formulation.md, "
-        "section 8). A plan with fewer prefill units than the target needs pays a shortfall priced like unserved "
-        "input tokens (`penalties`) and reports the periods (`summary.json`'s `ttft_shortfall`); with "
-        "`penalties.allow_unserved: false` the target is a hard limit. `null`: no TTFT target.", None,
-        unit="seconds")
+        "Time-to-first-token target: the `ttft_percentile` quantile of TTFT = wait + prefill time, over the "
+        "prompt lengths of `workload` (formulation.md, section 8), must not exceed it. Adds the family "
+        "`ttft_minimum_units`. A plan with fewer prefill units than the target needs pays a shortfall priced like "
+        "unserved input tokens (`penalties`) and reports the periods (`summary.json`'s `ttft_shortfall`); with "
+        "`penalties.allow_unserved: false` the target is a hard limit. A target below the quantile of the prefill "
+        "time alone cannot be met by any number of units: such periods are counted in `summary.json` "
+        "(`ttft_unattainable_periods`) and left without the row, or refused under hard limits. `null`: no TTFT "
+        "target.", None, unit="seconds")
     ttft_percentile: Annotated[float, Field(gt=0, lt=1)] = described(
         "The quantile q the TTFT target applies to (0.95 = p95). Read only when `ttft_s` is set.", 0.95,
         unit="probability")
+    decode_speed_percentile: Annotated[float, Field(gt=0, lt=1)] | None = described(
+        "Read `decode_tokens_per_s_per_user` as a tail: the time between two output tokens (TPOT) at this quantile "
+        "must not exceed 1 / that speed. A profile with `decode.step_time_cv` then serves at a faster mean speed "
+        "(section 3); a profile without it gives no step-time spread, and the speed stays the mean (`summary.json` "
+        "says which). `null`: the speed is a mean.", None, unit="probability")
+
+
+    @model_validator(mode="after")
+    def _a_tail_needs_a_speed(self) -> Slo:
+        if self.decode_speed_percentile is not None and self.decode_tokens_per_s_per_user is None:
+            raise ValueError("decode_speed_percentile needs decode_tokens_per_s_per_user (the speed at that quantile)")
+        return self
 
 
 class Workload(Strict):
-    """What a request looks like: its mean prompt and the spread of prompt prefill times."""
+    """What a request looks like: its prompt (mean and spread of lengths) and its output."""
 
     mean_prompt_tokens: Positive = described(
         "Mean prompt length, cache hits included. Turns input tokens into requests: λ_t = `input_tokens`_t / "
-        "`mean_prompt_tokens` / (3600 Δ) requests per second; and sets the service time of a mean prompt.",
-        unit="input tokens per request")
+        "`mean_prompt_tokens` / (3600 Δ) requests per second; sets the mean prefill time S̄ and, with the output, "
+        "the context a decode sequence holds in the KV cache.", unit="input tokens per request")
+    prompt_tokens_distribution: Literal["gamma", "lognormal", "empirical"] = described(
+        "The distribution of prompt lengths (a prompt's prefill time is taken proportional to its length): `gamma` "
+        "(SCV 1 is the exponential, 0 every prompt alike), `lognormal`, both with `prompt_tokens_scv`; or "
+        "`empirical`, the lengths in `prompt_tokens_file`, rescaled to `mean_prompt_tokens`.", "gamma")
     prompt_tokens_scv: Annotated[float, Field(ge=0, le=100)] = described(
-        "Squared coefficient of variation (variance / mean²) of a prompt's prefill time, which the model takes to "
-        "be proportional to its length: 0 = every prompt alike (deterministic), 1 = exponentially spread. Enters "
-        "the Allen-Cunneen factor (1 + SCV)/2 of the TTFT formula.", 1.0)
+        "Squared coefficient of variation (variance / mean²) of prompt lengths, for `gamma` and `lognormal` (with "
+        "`lognormal`, above 0). Also enters the Allen-Cunneen factor (1 + SCV)/2 of the wait. With `empirical` "
+        "it is the file's and this field is not read.", 1.0)
+    prompt_tokens_file: str | None = described(
+        "A CSV of prompt lengths, a path relative to the instance, for `empirical`: one request per row, in the "
+        "column `prompt_tokens_column` (a request trace works as it is).", None)
+    prompt_tokens_column: str = described("The column of `prompt_tokens_file` holding prompt lengths.",
+                                          "prompt_tokens")
+    mean_output_tokens: Positive | None = described(
+        "Mean output length: with the prompt, the context a decode sequence holds, prompt + half the output "
+        "(section 3, KV memory). `null`: each period's from the demand, `mean_prompt_tokens` × output / input "
+        "tokens (every request one prompt and one answer).", None, unit="output tokens per request")
+
+    @model_validator(mode="after")
+    def _file_goes_with_empirical(self) -> Workload:
+        if self.prompt_tokens_distribution == "empirical" and self.prompt_tokens_file is None:
+            raise ValueError("prompt_tokens_distribution empirical needs prompt_tokens_file")
+        if self.prompt_tokens_distribution != "empirical" and self.prompt_tokens_file is not None:
+            raise ValueError("prompt_tokens_file is read only with prompt_tokens_distribution: empirical")
+        if self.prompt_tokens_distribution == "lognormal" and self.prompt_tokens_scv == 0:
+            raise ValueError("a lognormal needs prompt_tokens_scv above 0 (use gamma for prompts all alike)")
+        return self
 
 
 class ServedModel(Strict):
@@ -169,6 +206,10 @@ class DemandFile(Strict):
         "Multiplies every token column of the demand CSV (input, cache hits, output) when the instance is loaded: "
         "the same hourly shape and cache-hit mix at another volume. The scenario generator starts from the scaled "
         "demand; a scenario file is not scaled.", 1.0)
+    peak_to_mean_ratio: Annotated[float, Field(ge=1, le=100)] = described(
+        "The arrival rate's peak inside a period over the period's mean, for every served model and role: capacity "
+        "rows and TTFT queues hold at the peak rate (section 3), the tokens served and paid stay the period's. "
+        "1: the mean rate holds throughout the period.", 1.0, unit="ratio")
 
 
 class Penalties(Strict):

@@ -53,6 +53,29 @@ class OperatingPoint(Strict):
                                                        unit="output tokens/s per node")
 
 
+class DecodeMemory(Sourced):
+    """What a decode GPU's memory holds beside the KV cache, and what one token of KV costs."""
+
+    hbm_gb_per_gpu: Positive = described("GPU memory.", unit="GB (10^9 bytes) per GPU")
+    weights_gb_per_gpu: NonNegative = described("Model weights resident on one GPU of a decode unit.",
+                                                unit="GB per GPU")
+    reserved_gb_per_gpu: NonNegative = described(
+        "Memory neither weights nor KV cache: activations, CUDA graphs, communication buffers.", unit="GB per GPU")
+    kv_bytes_per_token: Positive = described("KV-cache bytes one token of context takes on a GPU.",
+                                             unit="bytes per token")
+
+    @model_validator(mode="after")
+    def _room_for_a_cache(self) -> DecodeMemory:
+        if self.kv_cache_gb_per_gpu <= 0:
+            raise ValueError(f"weights_gb_per_gpu + reserved_gb_per_gpu ({self.weights_gb_per_gpu + self.reserved_gb_per_gpu:g}) "
+                             f"leave no room for a KV cache in hbm_gb_per_gpu ({self.hbm_gb_per_gpu:g})")
+        return self
+
+    @property
+    def kv_cache_gb_per_gpu(self) -> float:
+        return self.hbm_gb_per_gpu - self.weights_gb_per_gpu - self.reserved_gb_per_gpu
+
+
 class DecodeProfile(Strict):
     """Decode: output tokens generated per second by one node, measured at a per-user speed.
 
@@ -70,6 +93,16 @@ class DecodeProfile(Strict):
         "promised).", None, unit="output tokens/s per user")
     operating_points: list[OperatingPoint] = described(
         "Throughput at other per-user speeds, through the measured point. Empty: the measured point only.", [])
+    fixed_step_s: Annotated[float, Field(gt=0, lt=1)] | None = described(
+        "τ_0: the part of a decode step that does not grow with the batch (step time τ(b) = τ_0 + k b, section 3). "
+        "Tells how fast users see tokens when KV memory caps the batch below an operating point's. `null`: "
+        "not stated (a memory-capped point keeps its speed: a lower bound).", None, unit="seconds")
+    step_time_cv: NonNegative | None = described(
+        "Coefficient of variation of a decode step's time (lognormal): for a TPOT percentile "
+        "(`slo.decode_speed_percentile`). `null`: not stated; speeds are means.", None)
+    memory: DecodeMemory | None = described(
+        "Memory of a decode GPU: with a workload, caps the sequences a GPU holds (section 3, KV memory). "
+        "`null`: no KV-memory limit is modelled.", None)
 
     @model_validator(mode="after")
     def _table_is_monotone_and_holds_the_measured_point(self) -> "DecodeProfile":

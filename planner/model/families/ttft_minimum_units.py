@@ -11,8 +11,8 @@ from .serving_capacity import raise_unit_bound
 
 
 def _has_ttft_target(data: PlanningData) -> bool:
-    """Instances with a TTFT target (`slo.ttft_s`) and demand."""
-    return any((units != 0).any() for units in data.min_prefill_units.values())
+    """Instances with a TTFT target (`slo.ttft_s`) that some type can meet in some period with demand."""
+    return any((units > 0).any() for units in data.min_prefill_units.values())
 
 
 def _needs_ttft_row(data: PlanningData, m: str, t: int) -> bool:
@@ -38,8 +38,9 @@ def add_ttft_minimum_units(model: pyo.ConcreteModel, data: PlanningData, pools: 
         sum_{g : n_{m,g,t} > 0} x_{m,g,prefill,t} / n_{m,g,t} + sigma_{m,t} >= 1
 
     n_{m,g,t} is the fewest prefill units of node type g alone whose TTFT percentile meets the
-    target (`physics.slo.min_units_for_ttft`: Erlang-C tail with the Allen-Cunneen correction;
-    0 without a target or demand, -1 where g cannot meet the target). With one node type the row
+    target (`physics.slo.min_units_for_ttft`: the tail of wait + prefill time, the wait from
+    Erlang C with the Allen-Cunneen correction, at the period's peak arrival rate; 0 without a
+    target or demand, -1 where the target is below the percentile of g's prefill time alone). With one node type the row
     is x >= n (1 - sigma); with several, a mix of types qualifies when its units, each counted as
     a share 1/n_{m,g,t} of a qualifying pool, add up to one (a linear interpolation between
     single-type pools). sigma lets a fleet too small for the target still give a plan: the
@@ -52,8 +53,10 @@ def add_ttft_minimum_units(model: pyo.ConcreteModel, data: PlanningData, pools: 
     the row joins the demand rows of the marginal cost under the key (m, prefill, t) (pool
     demand_rows).
 
-    **Bounds** Where n_{m,g,t} = -1 (type g cannot meet the target at all), x_{m,g,prefill,t} is
-    fixed at 0: no prefill of that model on g in that period. Elsewhere the bound of
+    **Bounds** Where n_{m,g,t} = -1 (type g cannot meet the target at all) and another type can,
+    x_{m,g,prefill,t} is fixed at 0: no prefill of that model on g in that period. Where no type
+    can (the target is unattainable in t), there is no row and no unit is fixed: the period is
+    counted in `summary.json`'s `ttft_unattainable_periods`. Elsewhere the bound of
     x_{m,g,prefill,t} is raised to n_{m,g,t} (`raise_unit_bound`). With
     `penalties.allow_unserved` false, sigma is fixed at 0: the target is a hard limit.
     """
@@ -74,7 +77,10 @@ def add_ttft_minimum_units(model: pyo.ConcreteModel, data: PlanningData, pools: 
         penalty / data.scenarios * data.role_demand_mtok(m, "prefill")[t] * model.ttft_shortfall_share[m, t]
         for m in model.SERVED_MODELS for t in model.PERIODS if _needs_ttft_row(data, m, t)))
     for (m, g), units in data.min_prefill_units.items():
+        nowhere = data.ttft_unattainable(m)
         for t in range(data.periods):
+            if nowhere[t]:
+                continue
             if units[t] < 0:
                 model.serving_units[m, g, "prefill", t].fix(0)
             else:
