@@ -301,3 +301,18 @@ def test_an_empirical_prompt_file_plans_like_its_named_shape(tmp_instance):
     table = units({"mean_prompt_tokens": 100, "prompt_tokens_distribution": "empirical",
                    "prompt_tokens_file": "prompts.csv"}, [("prompts.csv", "prompt_tokens\n" + "100\n" * 200)])
     assert alike == table == [7]
+
+
+def test_kv_peak_counts_sequences_at_the_speed_memory_allows(tmp_instance):
+    """The capped node of the test above (10 sequences, users at 1 / (0.02 + 0.004 x 10) = 16.67
+    tokens/s, 166.7 tokens/s per node) serving 320 tokens/s: 2 nodes of 160 tokens/s each, so
+    160 / 16.67 = 9.6 sequences per GPU, within the 10 memory holds (at the promised 10 tokens/s
+    it would read 16)."""
+    raw = tiny_instance([(0, 0, 1_152_000)], rental={"usd_per_gpu_hour": 1.0})
+    raw["served_models"]["toy"]["slo"] = {"decode_tokens_per_s_per_user": 10.0}
+    raw["served_models"]["toy"]["workload"] = {"mean_prompt_tokens": 100, "mean_output_tokens": 1800}
+    outcome = solve_instance(tmp_instance(raw, [with_memory(with_points(tiny_profile(), 10.0, POINTS),
+                                                            fixed_step_s=0.02)]))
+    assert outcome.plan.schedule["decode_nodes"].tolist() == [2]
+    kv = outcome.summary["slo"]["toy"]["by_node_type"]["gpu"]
+    assert kv["kv_sequences_per_gpu_peak"] == pytest.approx(9.6)

@@ -117,7 +117,16 @@ def frontier_chart(path: Path, frame: pd.DataFrame, title: str) -> None:
     for ax in (left, right):
         ax.set_xlabel("promised decode speed, tokens/s per user")
         ax.grid(alpha=0.3)
+    bound = planned[planned["kv_binding_periods"].fillna(0).astype(float) > 0]
+    if len(bound):
+        left.scatter(bound["decode_tokens_per_s_per_user"].astype(float), bound["cost_usd"].astype(float) / 1000,
+                     s=110, facecolors="none", edgecolors="black", label="KV memory binds", zorder=3)
     left.legend(fontsize=8)
+    unattainable = frame.loc[frame["status"] == "unattainable", "ttft_s"].dropna().unique()
+    if len(unattainable):
+        targets = ", ".join(f"{t:g} s" for t in unattainable)
+        fig.text(0.5, 0.01, f"not drawn: TTFT {targets}, unattainable (see frontier.csv's note)", ha="center",
+                 fontsize=8)
     fig.suptitle(title)
     save_figure(fig, path)
 

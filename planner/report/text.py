@@ -189,7 +189,7 @@ FRONTIER_DISPLAY = {
     "nodes_mean": "mean nodes", "nodes_peak": "peak", "usd_per_million_output_tokens": "$/M out",
     "unserved_output_share": "unserved", "usd_per_day_per_extra_token_per_s": "+$/day per tok/s",
     "usd_per_million_output_tokens_per_extra_token_per_s": "+$/M per tok/s",
-    "ttft_missed_periods": "TTFT missed",
+    "ttft_missed_periods": "TTFT missed", "kv_binding_periods": "KV binds",
 }
 
 
@@ -209,10 +209,24 @@ def frontier_text(frame: pd.DataFrame) -> str:
     columns = list(FRONTIER_DISPLAY)
     rows = [tuple(cell(c, getattr(r, c)) for c in columns) for r in frame.itertuples(index=False)]
     lines = [text_table(rows, tuple(FRONTIER_DISPLAY[c] for c in columns))]
+    lines += [f"unattainable at {speeds}: {note}" for note, speeds in _unattainable_groups(frame)]
+    return "\n".join(lines)
+
+
+def _unattainable_groups(frame: pd.DataFrame) -> list[tuple[str, str]]:
+    """One (reason, points) pair per distinct reason: "TTFT 1 s: the p95 ..." with the speeds
+    it holds for ("16, 18 and 21 tokens/s"), in the frame's order."""
+    groups: dict[str, list[str]] = {}
     for row in frame[frame["status"] == "unattainable"].itertuples(index=False):
         ttft = "none" if row.ttft_s is None or row.ttft_s != row.ttft_s else f"{row.ttft_s:g} s"
-        lines.append(f"unattainable: {row.decode_tokens_per_s_per_user:g} tokens/s, TTFT {ttft}: {row.note}")
-    return "\n".join(lines)
+        speed = "-" if row.decode_tokens_per_s_per_user is None else f"{row.decode_tokens_per_s_per_user:g}"
+        groups.setdefault(f"TTFT {ttft}: {row.note}", []).append(speed)
+    return [(note, _spoken_list(speeds) + " tokens/s") for note, speeds in groups.items()]
+
+
+def _spoken_list(items: Sequence[str]) -> str:
+    """"a", "a and b", "a, b and c"."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def reseller_text(name: str, r: dict, ratios: Sequence[tuple[str, float]] = ()) -> str:

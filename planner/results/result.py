@@ -65,7 +65,9 @@ def _speed_basis(data: PlanningData, m: str) -> str:
 def _kv_peak(data: PlanningData, m: str, g: str, units: pd.DataFrame | None,
              served_share: Mapping[tuple[str, str], np.ndarray] | None) -> float | None:
     """Sequences per GPU the plan runs on g in its busiest period: the period's served output at
-    its peak rate over the mean speed, split over types in proportion to their decode capacity."""
+    its peak rate over the speed each user sees there (the mean speed, or the faster one where
+    memory caps the batch: rho^mem / (G min(b, b_mem))), split over types in proportion to their
+    decode capacity."""
     point = data.decode_points[(m, g)]
     if units is None or served_share is None or point.kv_sequences_per_gpu_limit is None:
         return None
@@ -78,11 +80,13 @@ def _kv_peak(data: PlanningData, m: str, g: str, units: pd.DataFrame | None,
     capacity = sum(tokens_per_s.values())
     served = (data.role_demand_mtok(m, "decode") * served_share[(m, "decode")] * 1e6 * data.peak_to_mean_ratio
               / (3600.0 * data.period_hours))
-    nodes = np.maximum(tokens_per_s[g] / point.tokens_per_s_per_node_by_period, 1e-12)  # nodes of g decoding
+    gpus = data.node_type(g).gpus_per_node
+    rate = np.asarray(point.tokens_per_s_per_node_by_period)
+    speed = rate / (gpus * np.minimum(point.sequences_per_gpu, np.asarray(point.kv_sequences_per_gpu_limit)))
+    nodes = np.maximum(tokens_per_s[g] / rate, 1e-12)  # nodes of g decoding
     with np.errstate(divide="ignore", invalid="ignore"):
         on_g = np.where(capacity > 0, served * tokens_per_s[g] / capacity, 0.0)
-        per_gpu = np.where(tokens_per_s[g] > 0,
-                           on_g / point.mean_tokens_per_s_per_user / (nodes * data.node_type(g).gpus_per_node), 0.0)
+        per_gpu = np.where(tokens_per_s[g] > 0, on_g / speed / (nodes * gpus), 0.0)
     return round(float(per_gpu.max()), 3)
 
 
