@@ -7,7 +7,7 @@ RESULTS ?= results
 INSTANCE ?= instances/deepseek-2025-02-28.yaml
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-fast docs reproduce frontier mixed training reseller sweep margins bench validate clean
+.PHONY: help run test test-fast docs reproduce frontier mixed training reseller sweep margins simulate trace bench validate clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -62,6 +62,18 @@ sweep: $(STAMP) ## the reference day's margin against output price and against v
 margins: $(STAMP) ## from the published 545 % to a real margin: waterfall, gross margins, marginal cost, break-even
 	$(BIN)/planner margins $(INSTANCE) --out $(RESULTS)/margins --overwrite
 	@echo "files written under $(RESULTS)/margins/"
+
+simulate: $(STAMP) ## the reference day's plan replayed request by request (synthetic traffic, about 30 s)
+	$(BIN)/planner solve $(INSTANCE) --out $(RESULTS)/simulate --overwrite
+	$(BIN)/planner simulate $(RESULTS)/simulate --overwrite
+	@echo "files written under $(RESULTS)/simulate/ (sim.csv, sim.json, sim.png beside the plan)"
+
+TRACE := traces/AzureLLMInferenceTrace_code.csv
+trace: $(STAMP) ## a request log to a plan and back: the Azure coding hour, planned and replayed against itself
+	$(BIN)/planner demand from-trace $(TRACE) --out $(RESULTS)/azure-code/azure-code-demand.csv --period-minutes 5 --served-model coder --overwrite
+	$(BIN)/planner solve instances/azure-code.yaml --out $(RESULTS)/azure-code/plan --overwrite
+	$(BIN)/planner simulate $(RESULTS)/azure-code/plan --trace $(TRACE) --overwrite
+	@echo "files written under $(RESULTS)/azure-code/ (the trace's demand and statistics; the plan with sim.csv, sim.json, sim.png)"
 
 bench: $(STAMP) ## the quick tier of the benchmark suite (python -m bench.run --tier full for all of it)
 	$(BIN)/python -m bench.run --tier quick --out $(RESULTS)/bench

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from .errors import InputError
+from .errors import Argument, InputError
 from .io.inputs import Inputs, attributed_to_changes, load_inputs
 from .io.inputs import vary as _vary
 from .model.build import formulation_families
@@ -29,6 +29,9 @@ from .results.result import PlanResult
 from .results.run import plan as _plan
 from .studies.reproduce import Reproduction
 from .studies.reproduce import reproduce as _reproduce
+
+if TYPE_CHECKING:
+    from .studies.simulate import Simulation
 
 Overrides = Sequence[str] | Mapping[str, Any]
 
@@ -143,3 +146,79 @@ def margins(instance: str | Path | Inputs, volumes: Sequence[float] = (), overri
 
     return study(_inputs(instance, overrides), volumes, solver, workers=workers, executor_kind=executor,
                  scheduler=scheduler)
+
+
+def simulate(result_dir: str | Path, *, instance: str | Path | None = None, overrides: Overrides = (),
+             trace: str | Path | None = None, served_model: str | None = None, failures: bool = False,
+             window_s: float | None = None, warmup_s: float = 30.0, seed: int = 0, scenario: int = 0,
+             skip_bad_rows: bool = False, out: str | Path | None = None, overwrite: bool = False,
+             progress: Any = lambda done, total: None) -> "Simulation":
+    """Replay the plan in `result_dir` request by request (docs/formulation.md, section 20): the
+    trace's requests, or requests drawn from each served model's workload. With `out`, write
+    sim.csv, sim.png and sim.json there."""
+    from .io.plans import read_plan_folder
+    from .report.simulation import write_simulation
+    from .studies.simulate import SimulationSettings, check_plan, simulate_plan
+
+    folder = read_plan_folder(Path(result_dir))
+    if out is not None:
+        check_output_folder(Path(out), overwrite, marker="sim.json")
+    data = validate_instance(_plan_instance(folder, instance), overrides)
+    _check_same_instance(folder, data)
+    check_plan(data, folder.allocation, str(folder.folder / "allocation.csv"))
+    settings = SimulationSettings(window_s=window_s, warmup_s=warmup_s, seed=seed, failures=failures,
+                                  scenario=scenario)
+    sim = simulate_plan(data, folder.allocation, _traffic(data, trace, served_model, skip_bad_rows), settings,
+                        progress)
+    sim.record = {"plan": str(folder.folder), "instance": data.source, **sim.record}
+    if out is not None:
+        write_simulation(Path(out), sim, f"{data.name}: the plan replayed ({sim.record['traffic']})")
+    return sim
+
+
+def _plan_instance(folder, instance: str | Path | None) -> Path:
+    """The instance a plan was made from: `instance`, or summary.json's `source` (as given to
+    planner solve, relative to where it ran, else to the result folder's parent)."""
+    if instance is not None:
+        return Path(instance)
+    source = Path(folder.instance_source)
+    for candidate in (source, folder.folder.parent / source):
+        if candidate.is_file():
+            return candidate
+    raise InputError(folder.folder / "summary.json", "source", folder.instance_source,
+                     "the plan's instance file is not there; pass --instance (and the --set the plan was made with)")
+
+
+def _check_same_instance(folder, data: PlanningData) -> None:
+    summary = folder.summary
+    for key, mine in (("instance", data.name), ("periods", data.periods), ("period_hours", data.period_hours)):
+        if summary.get(key) != mine:
+            raise InputError(folder.folder / "summary.json", key, summary.get(key),
+                             f"the plan was made from another instance than {data.source} (its {key} is {mine!r})")
+
+
+def _traffic(data: PlanningData, trace: str | Path | None, served_model: str | None, skip_bad_rows: bool):
+    """Requests drawn from the workload, or a trace's, aligned so that the period holding its first
+    request is the horizon's first (the trace's start floored to the period length)."""
+    from .studies.simulate import Traffic
+
+    if trace is None:
+        if served_model is not None:
+            raise InputError(Path(data.source), Argument("served_model"), served_model,
+                             "is for a trace without a served_model column; synthetic traffic feeds every model")
+        return Traffic()
+    import pandas as pd
+
+    from .io.traces import iter_trace_chunks
+
+    model = served_model or data.served_models[0]
+    if model not in data.served_models:
+        raise InputError(Path(data.source), Argument("served_model"), model,
+                         f"not a served model of the plan ({', '.join(data.served_models)})")
+    first = next(iter(iter_trace_chunks(Path(trace), chunk_rows=1, skip_bad_rows=skip_bad_rows)), None)
+    if first is None:
+        raise InputError(Path(trace), "(rows)", None, "the trace has no requests")
+    period_ns = round(data.period_hours * 3600e9)
+    offset = (pd.Timestamp(first.start).value % period_ns) / 1e9  # as planner demand from-trace floors it
+    return Traffic(lambda: iter_trace_chunks(Path(trace), skip_bad_rows=skip_bad_rows), offset, model,
+                   f"trace {Path(trace).name}")

@@ -36,9 +36,11 @@ EXIT_INTERRUPTED = 130
 DEFAULT_INSTANCE = "instances/deepseek-2025-02-28.yaml"
 
 #: How the library's arguments are called here, in error messages.
-FLAGS = {"overrides": "--set", "out": "--out", "overwrite": "--overwrite", "resume": "--resume",
+FLAGS = {"overrides": "--set", "out": "--out", "result_dir": "RESULT_DIR", "warmup_s": "--warmup-s", "scenario": "--scenario", "overwrite": "--overwrite", "resume": "--resume",
          "served_model": "--served-model", "executor": "--executor", "time_limit_s": "--time-limit",
-         "mip_gap": "--mip-gap", "threads": "--threads", "updates": "vary"}
+         "mip_gap": "--mip-gap", "threads": "--threads", "updates": "vary",
+         "skip_bad_rows": "--skip-bad-rows", "scale_to": "--scale-to", "window_s": "--window-s",
+         "period_minutes": "--period-minutes", "chunk_rows": "--chunk-rows"}
 
 
 class NoPlan(Exception):
@@ -506,6 +508,95 @@ def reference_demand(reference_yaml: Path, served_models, out: Path) -> None:
               f"# Share of every token by served model: {split}.\n")
     write_atomic(out, lambda tmp: tmp.write_text(header + table.to_csv(index=False), encoding="utf-8"))
     click.echo(f"wrote {len(table)} rows to {out}")
+
+
+@main.group()
+def demand() -> None:
+    """Build demand tables (the instance's demand CSV) from other data."""
+
+
+@demand.command("from-trace")
+@click.argument("trace", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="The demand CSV to write; STEM.stats.csv, STEM.trace.json and STEM.prompts.csv go beside it.")
+@click.option("--period-minutes", type=float, default=60.0, show_default=True, help="Length of a period.")
+@click.option("--served-model", default=None,
+              help="The served model's name (default: the trace's served_model column, else 'default'); with such "
+                   "a column, only this model's requests are kept.")
+@click.option("--window-s", type=float, default=10.0, show_default=True,
+              help="Window of the peak-to-mean ratio of arrivals inside a period, seconds (must divide the period); "
+                   "no longer than the TTFT target: shorter bursts are what the prefill queue must absorb.")
+@click.option("--scale-to", type=float, default=None, metavar="TOKENS",
+              help="Scale every period's tokens to this many output tokens per day.")
+@click.option("--shape-from", type=click.Path(path_type=Path, dir_okay=False), default=None, metavar="CSV",
+              help="A demand table whose periods and output-token shape the table takes.")
+@click.option("--skip-bad-rows", is_flag=True, help="Skip (and count) bad rows instead of stopping at the first.")
+@click.option("--chunk-rows", type=click.IntRange(1), default=1_000_000, show_default=True,
+              help="Rows read at a time (memory is bounded by it).")
+@click.option("--overwrite", is_flag=True, help="Replace the files of a previous run.")
+def demand_from_trace(trace: Path, out: Path, period_minutes: float, served_model, window_s: float, scale_to,
+                      shape_from, skip_bad_rows: bool, chunk_rows: int, overwrite: bool) -> None:
+    """A demand table from a request log (TRACE: an Azure LLM inference trace or a generic CSV)."""
+    import dataclasses
+
+    from .io.demand import read_demand_shape
+    from .io.traces import iter_trace_chunks
+    from .report.trace_demand import check_trace_outputs, trace_demand_text, write_trace_demand
+    from .studies.trace_demand import TraceDemandOptions, check_options, trace_demand
+
+    paths = check_trace_outputs(out, overwrite)
+    options = TraceDemandOptions(period_minutes=period_minutes, served_model=served_model, window_s=window_s,
+                                 scale_to=scale_to, shape_source=None if shape_from is None else str(shape_from))
+    check_options(options)
+    if shape_from is not None:
+        _, shape = read_demand_shape(shape_from)
+        options = dataclasses.replace(options, shape=shape)
+    chunks = iter_trace_chunks(trace, chunk_rows=chunk_rows, skip_bad_rows=skip_bad_rows)
+    result = trace_demand(chunks, options, prompts_file=paths["prompts"].name, demand_file=paths["demand"].name)
+    _stop_if_interrupted()
+    click.echo(trace_demand_text(result, write_trace_demand(paths, result)))
+
+
+@main.command()
+@click.argument("result_dir", type=click.Path(path_type=Path))
+@click.option("--trace", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Replay this request log (Azure or generic format; see planner demand from-trace).")
+@click.option("--synthetic", is_flag=True,
+              help="Replay requests drawn from each served model's workload (the default without --trace).")
+@click.option("--failures", is_flag=True, help="Fail nodes at the instance's rates; units down, spares swapped in.")
+@click.option("--served-model", default=None, help="The served model a trace feeds (default: the plan's first).")
+@click.option("--instance", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="The instance the plan was made from (default: summary.json's source).")
+@set_option
+@click.option("--window-s", type=click.FloatRange(min=1.0), default=None,
+              help="Simulate this many seconds in the middle of each period (default: whole periods up to "
+                   "2 million requests a day, else 60 s).")
+@click.option("--warmup-s", type=click.FloatRange(min=0.0), default=30.0, show_default=True,
+              help="Seconds simulated before each window and not counted.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the drawn requests and failures.")
+@click.option("--scenario", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Which demand scenario's periods to replay (plans with scenarios).")
+@click.option("--skip-bad-rows", is_flag=True, help="Skip and count malformed trace rows instead of stopping.")
+@out_option("Folder for sim.csv, sim.png and sim.json (default: RESULT_DIR).")
+def simulate(result_dir: Path, trace: Path | None, synthetic: bool, failures: bool, served_model, instance,
+             overrides, window_s, warmup_s: float, seed: int, scenario: int, skip_bad_rows: bool, out: Path | None,
+             overwrite: bool) -> None:
+    """Replay the plan in RESULT_DIR request by request and report TTFT, TPOT and SLO attainment."""
+    from . import api
+    from .report.simulation import simulation_text
+
+    if trace is not None and synthetic:
+        raise click.UsageError("give --trace FILE or --synthetic, not both")
+    bar, update = progress_bar("simulating")
+    try:
+        sim = api.simulate(result_dir, instance=instance, overrides=overrides, trace=trace, served_model=served_model,
+                           failures=failures, window_s=window_s, warmup_s=warmup_s, seed=seed, scenario=scenario,
+                           skip_bad_rows=skip_bad_rows, out=out or result_dir, overwrite=overwrite,
+                           progress=lambda done, total: update(done, total))
+    finally:
+        bar.close()
+    click.echo(simulation_text(sim))
+    click.echo(f"wrote sim.csv, sim.png and sim.json to {out or result_dir}")
 
 
 def run() -> None:  # pragma: no cover - the console script

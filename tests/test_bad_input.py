@@ -113,6 +113,18 @@ def tiny_prompts(lines: list[str] | None, column: str = "prompt_tokens") -> Call
     return build
 
 
+def tiny_peaks(lines: list[str] | None, **demand: Any) -> Callable[[Path], list[str]]:
+    """The tiny instance reading per-period peak-to-mean ratios from peaks.csv (None: no file)."""
+    def build(tmp: Path) -> list[str]:
+        raw = _tiny()
+        raw["demand"].update({"peaks_file": "peaks.csv", **demand})
+        path = write_instance(tmp, raw)
+        if lines is not None:
+            (tmp / "peaks.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return [str(path)]
+    return build
+
+
 def tiny_overrides(*overrides: str, **kwargs: Any) -> Callable[[Path], list[str]]:
     def build(tmp: Path) -> list[str]:
         args = [str(write_instance(tmp, _tiny(**kwargs)))]
@@ -292,6 +304,19 @@ CASES = [
     pytest.param(tiny_csv(header=""), ["demand.csv", "header", "the file is empty"], id="csv-empty-file"),
     pytest.param(tiny_csv("0,toy,1000,0,100,5", "1,toy,2000,500,200"),
                  ["demand.csv", "line 2", "saw 6", "not a readable CSV"], id="csv-ragged-row"),
+    # per-period peaks from a trace's statistics (issue 14)
+    pytest.param(tiny_peaks(None), ["instance.yaml", "demand.peaks_file", "peaks.csv", "file not found"],
+                 id="peaks-file-missing"),
+    pytest.param(tiny_peaks(["period,served_model,peak_to_mean_ratio", "0,toy,2", "1,toy,0.5"]),
+                 ["peaks.csv", "data row 2, peak_to_mean_ratio", "0.5", "from 1 to 1000"], id="peaks-below-one"),
+    pytest.param(tiny_peaks(["period,served_model,peak_to_mean_ratio", "0,toy,2", "1,toy,lots"]),
+                 ["peaks.csv", "data row 2, peak_to_mean_ratio", "lots"], id="peaks-not-a-number"),
+    pytest.param(tiny_peaks(["period,served_model,peak_to_mean_ratio", "0,toy,2"]),
+                 ["peaks.csv", "period", "no row for served model 'toy'"], id="peaks-period-missing"),
+    pytest.param(tiny_peaks(["period,served_model,ratio", "0,toy,2", "1,toy,2"]),
+                 ["peaks.csv", "header", "peak_to_mean_ratio", "required column"], id="peaks-column-missing"),
+    pytest.param(tiny_peaks(["period,served_model,peak_to_mean_ratio", "0,toy,2", "1,toy,2"], peak_to_mean_ratio=1.5),
+                 ["instance.yaml", "demand", "peak_to_mean_ratio or peaks_file, not both"], id="peaks-twice"),
     # workload, decode memory, peaks and tails (issue 13)
     pytest.param(tiny_prompts(None), ["instance.yaml", "served_models.toy.workload.prompt_tokens_file", "prompts.csv",
                                       "file not found"], id="prompts-file-missing"),

@@ -316,3 +316,17 @@ def test_kv_peak_counts_sequences_at_the_speed_memory_allows(tmp_instance):
     assert outcome.plan.schedule["decode_nodes"].tolist() == [2]
     kv = outcome.summary["slo"]["toy"]["by_node_type"]["gpu"]
     assert kv["kv_sequences_per_gpu_peak"] == pytest.approx(9.6)
+
+
+def test_each_period_holds_at_its_own_peak(tmp_instance):
+    """Two periods of 180 output tokens/s on 200-token/s nodes (10 tokens/s per user). A peaks file
+    (the stats a trace gives) says the second period's busiest window runs at twice its mean: 360
+    tokens/s, so 2 nodes there and 1 in the first; summary.json reports the largest ratio."""
+    raw = tiny_instance([(0, 0, 648_000), (0, 0, 648_000)], rental={"usd_per_gpu_hour": 1.0})
+    raw["served_models"]["toy"]["slo"] = {"decode_tokens_per_s_per_user": 10.0}
+    raw["demand"]["peaks_file"] = "peaks.csv"
+    path = tmp_instance(raw, [with_points(tiny_profile(), 10.0, POINTS)])
+    (path.parent / "peaks.csv").write_text("period,served_model,requests,peak_to_mean_ratio\n0,toy,5,\n1,toy,5,2\n")
+    outcome = solve_instance(path)
+    assert outcome.plan.schedule["decode_nodes"].tolist() == [1, 2]
+    assert outcome.summary["slo"]["toy"]["peak_to_mean_ratio"] == 2.0

@@ -21,19 +21,7 @@ def read_demand_csv(path: Path, served_models: Sequence[str], periods: int) -> d
 
     Returns {column: array[model, period]} of tokens for each of TOKEN_COLUMNS.
     """
-    text = read_text(path)
-    try:
-        # header=None: the header fixes the number of fields, so a longer row is an error (with a
-        # header, pandas would silently read a first row with one field more as an index column).
-        frame = pd.read_csv(io.StringIO(text), comment="#", header=None, dtype=str, keep_default_na=False)
-    except pd.errors.EmptyDataError:
-        raise InputError(path, "header", NO_VALUE,
-                         f"the file is empty; expected the header {','.join(DEMAND_COLUMNS)}") from None
-    except pd.errors.ParserError as exc:
-        raise InputError(path, "", NO_VALUE, f"not a readable CSV table: {str(exc).splitlines()[0]}") from None
-    frame = _with_header(path, frame)
-    if frame.empty:
-        raise InputError(path, "(rows)", NO_VALUE, "the demand table has no rows")
+    frame = _demand_frame(path)
     row_of = {i: i + 1 for i in range(len(frame))}  # 1-based data row (header and comments not counted)
     period = _integers(path, frame, "period", row_of)
     tokens = {c: _non_negative_numbers(path, frame, c, row_of) for c in TOKEN_COLUMNS}
@@ -62,6 +50,24 @@ def read_demand_csv(path: Path, served_models: Sequence[str], periods: int) -> d
     for array in out.values():
         array.setflags(write=False)
     return out
+
+
+def _demand_frame(path: Path) -> pd.DataFrame:
+    """A demand table's rows as text under its checked header (at least one row)."""
+    text = read_text(path)
+    try:
+        # header=None: the header fixes the number of fields, so a longer row is an error (with a
+        # header, pandas would silently read a first row with one field more as an index column).
+        frame = pd.read_csv(io.StringIO(text), comment="#", header=None, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise InputError(path, "header", NO_VALUE,
+                         f"the file is empty; expected the header {','.join(DEMAND_COLUMNS)}") from None
+    except pd.errors.ParserError as exc:
+        raise InputError(path, "", NO_VALUE, f"not a readable CSV table: {str(exc).splitlines()[0]}") from None
+    frame = _with_header(path, frame)
+    if frame.empty:
+        raise InputError(path, "(rows)", NO_VALUE, "the demand table has no rows")
+    return frame
 
 
 def _with_header(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
@@ -97,6 +103,55 @@ def _non_negative_numbers(path: Path, frame: pd.DataFrame, column: str, row_of: 
         raise InputError(path, f"data row {row_of[i]}, {column}", frame[column].iloc[i],
                          "must be a finite number of tokens >= 0")
     return values
+
+
+PEAK_COLUMN = "peak_to_mean_ratio"
+
+
+def read_peaks_csv(path: Path, served_models: Sequence[str], periods: int) -> np.ndarray:
+    """Per-period peak-to-mean ratios of arrivals: columns period, served_model and
+    peak_to_mean_ratio (other columns ignored: the STEM.stats.csv of planner demand from-trace is
+    such a table). Every (period, served model) once; a blank ratio (a period without requests)
+    reads 1. Returns [model, period], read-only."""
+    text = read_text(path)
+    try:
+        frame = pd.read_csv(io.StringIO(text), comment="#", dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise InputError(path, "header", NO_VALUE, f"the file is empty; expected period, served_model, {PEAK_COLUMN}") \
+            from None
+    except pd.errors.ParserError as exc:
+        raise InputError(path, "", NO_VALUE, f"not a readable CSV table: {str(exc).splitlines()[0]}") from None
+    for column in ("period", "served_model", PEAK_COLUMN):
+        if column not in frame.columns:
+            raise InputError(path, "header", column, "required column is missing")
+    row_of = {i: i + 1 for i in range(len(frame))}
+    period = _integers(path, frame, "period", row_of)
+    text_values = frame[PEAK_COLUMN].str.strip()
+    values = pd.to_numeric(text_values.replace("", "1"), errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(values) | (values < 1) | (values > 1000)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(path, f"data row {row_of[i]}, {PEAK_COLUMN}", frame[PEAK_COLUMN].iloc[i],
+                         "must be a number from 1 to 1000 (the busiest window's rate over the period's mean), "
+                         "or blank")
+    index = {m: k for k, m in enumerate(served_models)}
+    out = np.full((len(served_models), periods), np.nan)
+    for i, (p, m) in enumerate(zip(period, frame["served_model"].str.strip())):
+        where = f"data row {row_of[i]}"
+        if m not in index:
+            raise InputError(path, f"{where}, served_model", m, f"unknown served model; the instance has {sorted(index)}")
+        if not 0 <= p < periods:
+            raise InputError(path, f"{where}, period", int(p), f"outside the horizon 0..{periods - 1}")
+        if not np.isnan(out[index[m], p]):
+            raise InputError(path, f"{where}, period", int(p), f"duplicate row for served model {m!r}")
+        out[index[m], p] = values[i]
+    missing = np.argwhere(np.isnan(out))
+    if len(missing):
+        k, p = missing[0]
+        raise InputError(path, "period", int(p), f"no row for served model {served_models[k]!r} "
+                         f"({len(missing)} (period, model) pairs missing of {out.size})")
+    out.setflags(write=False)
+    return out
 
 
 def series_from_shape(weights: Sequence[float], total: float) -> np.ndarray:
@@ -158,3 +213,25 @@ def read_scenario_csv(path: Path, served_models: Sequence[str], periods: int) ->
         raise InputError(path, "scenario", int(column // periods),
                          f"no row for period {column % periods} of served model {served_models[k]!r}")
     return out
+
+
+#: The most periods a shape table may have (an instance's horizon allows as many).
+MAX_SHAPE_PERIODS = 100_000
+
+
+def read_demand_shape(path: Path) -> tuple[tuple[str, ...], np.ndarray]:
+    """A demand table read for its shape: (its served models, sorted; its output tokens per period,
+    summed over them). Periods run from 0 to the largest present; the table is checked as
+    `read_demand_csv` checks an instance's (every period of every model once, tokens >= 0)."""
+    frame = _demand_frame(path)
+    period = _integers(path, frame, "period", {i: i + 1 for i in range(len(frame))})
+    if period.max() >= MAX_SHAPE_PERIODS:
+        i = int(np.argmax(period))
+        raise InputError(path, f"data row {i + 1}, period", int(period[i]),
+                         f"a shape has at most {MAX_SHAPE_PERIODS:,} periods")
+    models = tuple(sorted(set(frame["served_model"])))
+    tokens = read_demand_csv(path, models, int(max(period.max(), 0)) + 1)
+    output = tokens["output_tokens"].sum(axis=0)
+    if not output.sum() > 0:
+        raise InputError(path, "output_tokens", 0, "no output tokens in any period: the shape is undefined")
+    return models, output

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import yaml
 
@@ -65,20 +66,28 @@ def parse_yaml(text: str) -> Any:
     return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
 
 
-def read_text(path: Path) -> str:
-    """The text of `path` as UTF-8, or an InputError naming the file."""
+@contextmanager
+def opening(path: Path) -> Iterator[None]:
+    """Turn the errors of opening `path` into an InputError naming it."""
     try:
-        return Path(path).read_text(encoding="utf-8")
+        yield
     except FileNotFoundError:
         raise InputError(path, "", NO_VALUE, "file not found") from None
     except IsADirectoryError:
         raise InputError(path, "", NO_VALUE, "is a folder, not a file") from None
     except PermissionError:
         raise InputError(path, "", NO_VALUE, "permission denied") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            path, _byte_position(exc.object, exc.start), exc.object[exc.start : exc.start + 1], "not UTF-8 text"
-        ) from None
+
+
+def read_text(path: Path) -> str:
+    """The text of `path` as UTF-8, or an InputError naming the file."""
+    with opening(path):
+        try:
+            return Path(path).read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                path, _byte_position(exc.object, exc.start), exc.object[exc.start : exc.start + 1], "not UTF-8 text"
+            ) from None
 
 
 def _byte_position(data: bytes, offset: int) -> str:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
 from ..errors import InputError
-from .demand import read_demand_csv, read_scenario_csv
+from .demand import read_demand_csv, read_peaks_csv, read_scenario_csv
 from .files import read_yaml_mapping
 from .overrides import Override, apply_overrides, apply_updates, attributed
 from .profiles import load_profile
@@ -37,6 +37,7 @@ class Inputs:
     scenario_table: Mapping[str, np.ndarray] | None  # token column -> [model, S*T], from scenarios.file
     reference: Reference | None
     prompt_lengths: Mapping[str, np.ndarray] = field(default_factory=dict)  # served model -> lengths (empirical)
+    peaks: np.ndarray | None = None  # [model, period] peak-to-mean ratios from demand.peaks_file
     changes: tuple[Override, ...] = ()  # the overrides and updates applied: later errors they explain are theirs
 
     @property
@@ -75,6 +76,7 @@ def _inputs(raw: dict[str, Any], path: Path, changes: Sequence[Override], before
             scenario_table=_scenario_table(spec, path, before),
             reference=_reference(spec, path, before),
             prompt_lengths=_prompt_lengths(spec, path, before),
+            peaks=_peaks(spec, path, before),
             changes=(*(before.changes if before is not None else ()), *changes),
         )
     except InputError as exc:
@@ -87,16 +89,19 @@ def attributed_to_changes(error: InputError, inputs: Inputs) -> InputError:
     return attributed(error, inputs.changes, inputs.source)
 
 
+def _field(spec: Instance, dotted: str) -> Any:
+    """The value of a dotted field of the instance."""
+    node: Any = spec
+    for part in dotted.split("."):
+        node = getattr(node, part)
+    return node
+
+
 def _same(before: Inputs | None, spec: Instance, *fields: str) -> bool:
     """Whether `before` read its files with the same values of these (dotted) fields."""
     if before is None:
         return False
-    def value(s: Instance, dotted: str) -> Any:
-        node: Any = s
-        for part in dotted.split("."):
-            node = getattr(node, part)
-        return node
-    return all(value(before.spec, f) == value(spec, f) for f in fields)
+    return all(_field(before.spec, f) == _field(spec, f) for f in fields)
 
 
 def _profiles(spec: Instance, path: Path, before: Inputs | None) -> dict[tuple[str, str], Profile]:
@@ -129,16 +134,29 @@ def _demand(spec: Instance, path: Path, before: Inputs | None) -> Mapping[str, n
     return read_demand_csv(demand_path, tuple(spec.served_models), spec.horizon.periods)
 
 
+def _peaks(spec: Instance, path: Path, before: Inputs | None) -> np.ndarray | None:
+    return _model_table(spec, path, before, "demand.peaks_file", "peaks", read_peaks_csv)
+
+
 def _scenario_table(spec: Instance, path: Path, before: Inputs | None) -> Mapping[str, np.ndarray] | None:
-    if spec.scenarios.file is None:
+    return _model_table(spec, path, before, "scenarios.file", "scenario_table", read_scenario_csv)
+
+
+def _model_table(spec: Instance, path: Path, before: Inputs | None, field_name: str, kept: str,
+                 read: Callable[[Path, Sequence[str], int], Any]) -> Any:
+    """An optional table per served model and period, named by the dotted field `field_name`
+    (a path relative to the instance): read, or kept from `before` (its attribute `kept`) when
+    neither the path, the periods nor the served models changed."""
+    node = _field(spec, field_name)
+    if node is None:
         return None
-    if before is not None and _same(before, spec, "scenarios.file", "horizon.periods") \
-            and tuple(before.spec.served_models) == tuple(spec.served_models) and before.scenario_table is not None:
-        return before.scenario_table
-    scenario_path = path.parent / spec.scenarios.file
-    if not scenario_path.is_file():
-        raise InputError(str(path), "scenarios.file", spec.scenarios.file, f"file not found: {scenario_path}")
-    return read_scenario_csv(scenario_path, tuple(spec.served_models), spec.horizon.periods)
+    if before is not None and _same(before, spec, field_name, "horizon.periods") \
+            and tuple(before.spec.served_models) == tuple(spec.served_models) and getattr(before, kept) is not None:
+        return getattr(before, kept)
+    table_path = path.parent / node
+    if not table_path.is_file():
+        raise InputError(str(path), field_name, node, f"file not found: {table_path}")
+    return read(table_path, tuple(spec.served_models), spec.horizon.periods)
 
 
 def _prompt_lengths(spec: Instance, path: Path, before: Inputs | None) -> dict[str, np.ndarray]:

@@ -18,7 +18,8 @@ from ..io.schema.instance import Instance, NodeType
 from ..io.schema.profile import Commitment, Profile
 from ..units import PRICE_KINDS, ROLES, SECONDS_PER_HOUR, TOKENS_PER_MTOK
 from .clock import check_windows_apart, period_starts, window_share
-from .data import CommitmentData, DecodePoint, NodeTypeData, Penalties, PlanningData, ServiceLevel
+from .data import (CommitmentData, DecodePoint, FailureRates, NodeTypeData, Penalties, PlanningData, PrefillStreams,
+                   Requests, ServiceLevel)
 from .failures import min_units_for_availability, spare_nodes, unit_availability
 from .frozen import FrozenMap, frozen_array
 from .scenarios import multipliers, scenario_demand
@@ -66,11 +67,12 @@ def _compile(inputs: Inputs) -> PlanningData:
         for key, arr in _unit_capacity_mtok(m, g, profile, spec, demand, served.index(m), points[(m, g)]).items()
     }
     # The capacity the plan counts on: a share of full use, held at the period's peak rate.
-    peak = spec.demand.peak_to_mean_ratio
-    capacity = {(m, g, r): frozen_array(arr * spec.served_models[m].deployments[g].target_utilization / peak)
+    peaks = _peaks(spec, inputs.peaks, count)
+    capacity = {(m, g, r): frozen_array(arr * spec.served_models[m].deployments[g].target_utilization / peaks[m])
                 for (m, g, r), arr in at_full_use.items()}
     unit_nodes = {(m, g, r): getattr(p, r).unit_nodes for (m, g), p in profiles.items() for r in ROLES}
-    minimum, smallest = _min_prefill_units(spec, profiles, demand, at_full_use, inputs.prompt_lengths, starts, file)
+    minimum, smallest = _min_prefill_units(spec, profiles, demand, at_full_use, inputs.prompt_lengths, peaks, starts,
+                                           file)
     prices = _period_prices(spec, starts, file)
     return PlanningData(
         name=spec.name,
@@ -87,7 +89,8 @@ def _compile(inputs: Inputs) -> PlanningData:
         unit_capacity_mtok=FrozenMap(capacity),
         decode_tokens_per_s_per_node=FrozenMap({key: p.tokens_per_s_per_node for key, p in points.items()}),
         decode_points=FrozenMap(points),
-        peak_to_mean_ratio=peak,
+        peak_to_mean_ratio=max(float(v.max()) for v in peaks.values()),
+        peak_to_mean_by_period=FrozenMap(peaks),
         min_prefill_units=FrozenMap(minimum),
         ttft_smallest_attainable_s=FrozenMap(smallest),
         demand_tokens=FrozenMap(demand),
@@ -107,7 +110,54 @@ def _compile(inputs: Inputs) -> PlanningData:
         spare_ratio=FrozenMap(_spare_ratio(spec, unit_nodes, demand_mtok, capacity)),
         commitment=FrozenMap({key: _commitment(p.commitment, spec.horizon.period_hours)
                               for key, p in profiles.items() if p.commitment is not None}),
+        prefill_streams=FrozenMap(_prefill_streams(spec, profiles, at_full_use)),
+        requests=FrozenMap(_requests(spec, demand, inputs.prompt_lengths)),
+        failure_rates=None if spec.failures is None else FailureRates(
+            spec.failures.node_failures_per_hour, spec.failures.repair_hours, spec.failures.swap_hours),
     )
+
+
+def _peaks(spec: Instance, table: np.ndarray | None, scenarios: int) -> dict[str, np.ndarray]:
+    """Each served model's peak-to-mean ratio per period (section 3): the instance's one ratio, or
+    its peaks file's, repeated for every demand scenario."""
+    periods = spec.horizon.periods
+    return {m: frozen_array(np.full(periods * scenarios, spec.demand.peak_to_mean_ratio) if table is None
+                            else np.tile(table[k], scenarios))
+            for k, m in enumerate(spec.served_models)}
+
+
+def _prefill_streams(spec: Instance, profiles: Mapping[tuple[str, str], Profile],
+                     at_full_use: Mapping[tuple[str, str, str], np.ndarray]) -> dict[tuple[str, str], PrefillStreams]:
+    """A prefill unit's streams and the seconds a stream takes per input token in each period:
+    k / (the unit's input tokens/s at full use), as the TTFT queue takes them (section 8)."""
+    seconds = SECONDS_PER_HOUR * spec.horizon.period_hours
+    out = {}
+    for (m, g), profile in profiles.items():
+        k = profile.prefill.servers_per_unit
+        tokens_per_s = at_full_use[(m, g, "prefill")] * TOKENS_PER_MTOK / seconds
+        with np.errstate(divide="ignore"):
+            out[(m, g)] = PrefillStreams(k, frozen_array(np.where(tokens_per_s > 0, k / tokens_per_s, np.inf)))
+    return out
+
+
+def _requests(spec: Instance, demand: Mapping[str, np.ndarray],
+              prompt_lengths: Mapping[str, np.ndarray]) -> dict[str, Requests]:
+    """Per served model with a workload: its prompt lengths and each period's mean output, the
+    workload's or the period's output tokens per request (input tokens / mean prompt)."""
+    out = {}
+    for k, (m, model) in enumerate(spec.served_models.items()):
+        w = model.workload
+        if w is None:
+            continue
+        if w.mean_output_tokens is not None:
+            output = np.full(demand["output_tokens"].shape[1], float(w.mean_output_tokens))
+        else:
+            requests = demand["input_tokens"][k] / w.mean_prompt_tokens
+            with np.errstate(divide="ignore", invalid="ignore"):
+                output = np.where(requests > 0, demand["output_tokens"][k] / requests, 0.0)
+        out[m] = Requests(float(w.mean_prompt_tokens), w.prompt_tokens_distribution, float(w.prompt_tokens_scv),
+                          prompt_lengths.get(m), frozen_array(output))
+    return out
 
 
 def _periods(hours: float, period_hours: float) -> int:
@@ -245,6 +295,7 @@ def _decode_point(m: str, g: str, profile: Profile, spec: Instance, context_toke
         sequences_per_gpu=None if running is None else rate / (profile.gpus_per_node * running),
         kv_sequences_per_gpu_limit=limit,
         tokens_per_s_per_node_by_period=frozen_array(capped),
+        fixed_step_s=profile.decode.fixed_step_s,
     )
 
 
@@ -264,12 +315,13 @@ def _context_tokens(workload, demand: Mapping[str, np.ndarray], k: int) -> np.nd
 
 def _min_prefill_units(spec: Instance, profiles: Mapping[tuple[str, str], Profile],
                        demand: Mapping[str, np.ndarray], capacity: Mapping[tuple[str, str, str], np.ndarray],
-                       prompt_lengths: Mapping[str, np.ndarray], starts: pd.DatetimeIndex, file: str
+                       prompt_lengths: Mapping[str, np.ndarray], peaks: Mapping[str, np.ndarray],
+                       starts: pd.DatetimeIndex, file: str
                        ) -> tuple[dict[tuple[str, str], np.ndarray], dict[str, float]]:
     """Fewest prefill units per period meeting each served model's TTFT percentile (slo.py,
     formulation.md section 8), and the smallest target each model could meet in every period.
 
-    Requests per second at the period's peak, lambda_t = rho input_tokens_t / mean_prompt_tokens
+    Requests per second at the period's peak, lambda_t = rho_{m,t} input_tokens_t / mean_prompt_tokens
     / (3600 period_hours). A unit prefills k = servers_per_unit prompts side by side (its DP ranks),
     each at 1/k of the unit's input tokens/s at full use at period t's cache-hit mix, so a mean
     prompt takes S_t = k mean_prompt_tokens / unit_tokens_per_s_t; prompt lengths spread as the
@@ -278,7 +330,6 @@ def _min_prefill_units(spec: Instance, profiles: Mapping[tuple[str, str], Profil
     the target is refused under hard limits (`penalties.allow_unserved: false`).
     """
     seconds = SECONDS_PER_HOUR * spec.horizon.period_hours
-    peak = spec.demand.peak_to_mean_ratio
     out, smallest = {}, {}
     for k, (m, model) in enumerate(spec.served_models.items()):
         deployed = [g for (mm, g) in profiles if mm == m]
@@ -287,7 +338,7 @@ def _min_prefill_units(spec: Instance, profiles: Mapping[tuple[str, str], Profil
             continue
         workload, target, q = model.workload, model.slo.ttft_s, model.slo.ttft_percentile
         shape = prompt_shape(workload.prompt_tokens_distribution, workload.prompt_tokens_scv, prompt_lengths.get(m))
-        arrivals = peak * demand["input_tokens"][k] / workload.mean_prompt_tokens / seconds
+        arrivals = peaks[m] * demand["input_tokens"][k] / workload.mean_prompt_tokens / seconds
         best = np.full(len(arrivals), np.inf)
         for g in deployed:
             streams = profiles[(m, g)].prefill.servers_per_unit

@@ -51,6 +51,37 @@ class DecodePoint:
     sequences_per_gpu: float | None  # b = rate / (G v): sequences a GPU holds at the point
     kv_sequences_per_gpu_limit: np.ndarray | None  # [t] what KV memory holds; None: not modelled
     tokens_per_s_per_node_by_period: np.ndarray  # [t] the rate, capped by KV memory
+    fixed_step_s: float | None = None  # tau_0 of the step-time model; None: the profile gives none
+
+
+@dataclass(frozen=True)
+class PrefillStreams:
+    """A prefill unit of one deployment as a queue sees it (formulation.md, section 8): k streams
+    (its data-parallel ranks), each prefilling one prompt at 1/k of the unit's input tokens/s at
+    full use, at period t's cache-hit mix."""
+
+    streams_per_unit: int
+    seconds_per_token: np.ndarray  # [t] on one stream
+
+
+@dataclass(frozen=True)
+class Requests:
+    """What one request of a served model looks like (its `workload`): lengths in tokens."""
+
+    mean_prompt_tokens: float
+    prompt_kind: str  # gamma, lognormal or empirical
+    prompt_scv: float
+    prompt_sample: np.ndarray | None  # empirical lengths, as read
+    mean_output_tokens: np.ndarray  # [t]: the workload's, or output tokens / requests of the period
+
+
+@dataclass(frozen=True)
+class FailureRates:
+    """Node failures as the instance states them (its `failures` section)."""
+
+    node_failures_per_hour: float
+    repair_hours: float
+    swap_hours: float | None
 
 
 @dataclass(frozen=True)
@@ -111,8 +142,12 @@ class PlanningData:
     spare_ratio: Mapping[str, float] = field(default_factory=FrozenMap)
     commitment: Mapping[tuple[str, str], CommitmentData] = field(default_factory=FrozenMap)  # (model, node type)
     decode_points: Mapping[tuple[str, str], DecodePoint] = field(default_factory=FrozenMap)  # (model, node type)
-    peak_to_mean_ratio: float = 1.0  # capacity rows and TTFT queues hold at the peak rate
+    peak_to_mean_ratio: float = 1.0  # the largest of peak_to_mean_by_period
+    peak_to_mean_by_period: Mapping[str, np.ndarray] = field(default_factory=FrozenMap)  # model -> [t]: rows at peak
     ttft_smallest_attainable_s: Mapping[str, float] = field(default_factory=FrozenMap)  # served model -> s
+    prefill_streams: Mapping[tuple[str, str], PrefillStreams] = field(default_factory=FrozenMap)  # (model, type)
+    requests: Mapping[str, Requests] = field(default_factory=FrozenMap)  # served models with a workload
+    failure_rates: FailureRates | None = None
 
     def ttft_unattainable(self, model: str) -> np.ndarray:
         """Periods with demand in which no deployed type can meet the model's TTFT target."""

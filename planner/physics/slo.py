@@ -80,6 +80,17 @@ class PromptShape:
             return 1.0
         return float(self._distribution().ppf(q))
 
+    def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """n lengths over the mean (mean 1), drawn from the shape."""
+        if self.kind == "empirical":
+            return rng.choice(self.sample, size=n)
+        if self.scv == 0:
+            return np.ones(n)
+        if self.kind == "gamma":
+            return rng.gamma(1.0 / self.scv, self.scv, size=n)
+        sigma = np.sqrt(np.log1p(self.scv))
+        return rng.lognormal(-sigma**2 / 2.0, sigma, size=n)
+
     def _distribution(self):
         from scipy import stats  # imported here: scipy.stats takes about a second to import
 

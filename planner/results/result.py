@@ -62,6 +62,11 @@ def _speed_basis(data: PlanningData, m: str) -> str:
     return f"p{q * 100:g} where the profile gives the step time's spread, else mean"
 
 
+def _peak(data: PlanningData, m: str):
+    """m's peak-to-mean ratio per period (data made by hand may give only the one ratio)."""
+    return data.peak_to_mean_by_period.get(m, data.peak_to_mean_ratio)
+
+
 def _kv_peak(data: PlanningData, m: str, g: str, units: pd.DataFrame | None,
              served_share: Mapping[tuple[str, str], np.ndarray] | None) -> float | None:
     """Sequences per GPU the plan runs on g in its busiest period: the period's served output at
@@ -78,7 +83,7 @@ def _kv_peak(data: PlanningData, m: str, g: str, units: pd.DataFrame | None,
         x[rows["period"].to_numpy()] = rows["units"].to_numpy(dtype=float)
         tokens_per_s[h] = x * data.unit_nodes[(m, h, "decode")] * data.decode_points[(m, h)].tokens_per_s_per_node_by_period
     capacity = sum(tokens_per_s.values())
-    served = (data.role_demand_mtok(m, "decode") * served_share[(m, "decode")] * 1e6 * data.peak_to_mean_ratio
+    served = (data.role_demand_mtok(m, "decode") * served_share[(m, "decode")] * 1e6 * _peak(data, m)
               / (3600.0 * data.period_hours))
     gpus = data.node_type(g).gpus_per_node
     rate = np.asarray(point.tokens_per_s_per_node_by_period)
@@ -123,7 +128,7 @@ def service_promises(data: PlanningData, units: pd.DataFrame | None = None,
             ttft_percentile=level.ttft_percentile if has_target else None,
             ttft_unattainable_periods=int(data.ttft_unattainable(m).sum()) if has_target else 0,
             ttft_smallest_attainable_s=round(data.ttft_smallest_attainable_s[m], 4) if has_target else None,
-            peak_to_mean_ratio=data.peak_to_mean_ratio,
+            peak_to_mean_ratio=float(np.max(_peak(data, m))),
             by_node_type=by_type,
         )
     return out

@@ -210,6 +210,17 @@ class DemandFile(Strict):
         "The arrival rate's peak inside a period over the period's mean, for every served model and role: capacity "
         "rows and TTFT queues hold at the peak rate (section 3), the tokens served and paid stay the period's. "
         "1: the mean rate holds throughout the period.", 1.0, unit="ratio")
+    peaks_file: str | None = described(
+        "A CSV of per-period ratios instead (columns period, served_model, peak_to_mean_ratio; other columns "
+        "ignored), a path relative to the instance: the `STEM.stats.csv` that `planner demand from-trace` writes "
+        "beside its demand table. Every (period, served model) once; a blank ratio reads 1. Applies to every "
+        "demand scenario alike. `peak_to_mean_ratio` must then stay 1.", None)
+
+    @model_validator(mode="after")
+    def _one_peak_source(self) -> "DemandFile":
+        if self.peaks_file is not None and self.peak_to_mean_ratio != 1.0:
+            raise ValueError("give peak_to_mean_ratio or peaks_file, not both")
+        return self
 
 
 class Penalties(Strict):
