@@ -286,7 +286,7 @@ BAD = [
     ("no rows", GENERIC + "\n", ["(rows)", "no rows"]),
     ("header", "time,prompt,output\n1,2,3\n",
      ["header = 'time,prompt,output'", "TIMESTAMP,ContextTokens,GeneratedTokens (Azure)", "(generic)"]),
-    ("a field more", generic([(stamp(0), 1, 1, 7)]), ["data row 1 = '7'", "a field more than the header's 3"]),
+    ("a field more", generic([(stamp(0), 1, 1, 7)]), ["data row 1 = '7'", "more fields than the header's 3"]),
     ("fields", generic([(stamp(0), 1, 1), (stamp(1), 1, 1, 7, 8)]), ["line 3", "5 fields where the header has 3"]),
 ]
 
@@ -348,6 +348,7 @@ def test_skipped_long_rows_are_counted(tmp_path):
     trace = read_trace(path, skip_bad_rows=True)
     assert trace.input_tokens.tolist() == [1, 4]
     assert trace.bad_rows == {"too many fields": 2}
+    assert trace.rows_read == 4  # the row the parser drops (5 fields) is read too
 
 
 def test_azure_peak_to_mean_matches_a_direct_count():
@@ -360,3 +361,225 @@ def test_azure_peak_to_mean_matches_a_direct_count():
         expected.append(times.dt.floor("60s").value_counts().max() / (len(times) * 60 / 3600))
         assert result.stats["peak_to_mean_ratio"].iloc[p] == pytest.approx(expected[-1], rel=1e-9)
     assert result.summary["peak_to_mean_ratio"]["max"] == pytest.approx(max(expected), rel=1e-9)
+
+
+# -- red-team defects ----------------------------------------------------------------------------------
+
+BIG = 2**62 - 1  # 4,611,686,018,427,387,903: the largest token count a row may hold
+
+
+@pytest.mark.parametrize("value, other", [
+    (2**62, 1),                      # read as int64
+    (2**63, 1),                      # past int64: read as uint64 (was "a negative number of tokens")
+    (10**23, 1),                     # past uint64: read as Python objects
+    (2**62, "x"),                    # a text column (another row is not a number)
+    ("4.611686018427387904e18", 1),  # a float column
+], ids=["int64", "uint64", "object", "text", "float"])
+def test_token_counts_of_2_62_or_more_are_refused_on_every_path(tmp_path, value, other):
+    """Whatever dtype pandas gives the column, a count of 2^62 or more is "too many tokens", never
+    written (2^62 as int64 was accepted; 2^63 as uint64 turned negative)."""
+    path = write(tmp_path, generic([(stamp(0), value, 1), (stamp(1), other, 1)]))
+    with pytest.raises(InputError, match=r"data row 1, input_tokens = .*too many tokens \(2\^62 or more\)"):
+        read_trace(path)
+    trace = read_trace(path, skip_bad_rows=True) if other == 1 else None
+    if trace is not None:
+        assert trace.bad_rows == {"input_tokens: too large": 1} and trace.input_tokens.tolist() == [1]
+
+
+def test_large_token_counts_are_kept_exactly(tmp_path):
+    """2^62 - 1 is accepted and kept to the token: in a text column (row 2 is 'x', skipped) where a
+    float would round it to 2^62, and in the table where the join with an empty period would make
+    floats of the sums. Periods of 60 min: 2^62 - 1 + 0 in period 0, nothing in period 1, 1 in
+    period 2."""
+    path = write(tmp_path, generic([(stamp(0), BIG, 1), (stamp(1), "x", 1), (stamp(2), 0, 1), (stamp(7201), 1, 1)]))
+    trace = read_trace(path, skip_bad_rows=True)
+    assert trace.input_tokens.tolist() == [BIG, 0, 1]
+    result = aggregate(path, skip=True)
+    assert result.demand["input_tokens"].tolist() == [BIG, 0, 1]
+    assert result.summary["totals"]["input_tokens"] == BIG + 1 == result.summary["written_totals"]["input_tokens"]
+
+
+def test_token_totals_of_2_63_or_more_are_refused(tmp_path):
+    """Two rows of 2^62 - 1 add up to 2^63 - 2, which int64 holds: written exactly. Three add up to
+    3 × 4,611,686,018,427,387,903 = 13,835,058,055,282,163,709 >= 2^63: refused (was written
+    negative), whatever the chunk size."""
+    two = write(tmp_path, generic([(stamp(0), BIG, 1), (stamp(1), BIG, 1)]), "two.csv")
+    assert aggregate(two).demand["input_tokens"].tolist() == [2 * BIG]
+    three = write(tmp_path, generic([(stamp(0), BIG, 1), (stamp(1), BIG, 1), (stamp(2), BIG, 1)]))
+    for chunk_rows in (1, 2, 10):
+        with pytest.raises(InputError, match="input_tokens = 13835058055282163709: the trace's tokens add up to "
+                                             "2\\^63 or more"):
+            aggregate(three, chunk_rows=chunk_rows)
+    line = _error(run(["demand", "from-trace", str(three), "--out", str(tmp_path / "d.csv")]))
+    assert "input_tokens = 13835058055282163709" in line and not (tmp_path / "d.csv").exists()
+
+
+def test_scale_to_or_shape_that_would_not_fit_is_refused(tmp_path):
+    """Trace: 1,000 input and 10 output tokens at 0 s and at 3,600 s: 20 output tokens in an hour,
+    480 a day. --scale-to 1e19: factor 1e19 / 480 = 2.083e16, input 2,000 × it = 4.17e19 >= 2^62
+    (4.61e18): refused, as 1e300 is (both were written as negative tokens). --scale-to 1e17: input
+    2,000 × 1e17 / 480 = 4.17e17, fits. A shape of 1e300 output tokens (factor 1e300 / 20 = 5e298)
+    is refused naming the shape file's output_tokens."""
+    trace = write(tmp_path, generic([(stamp(0), 1000, 10), (stamp(3600), 1000, 10)]))
+    for scale in ("1e19", "1e300"):
+        line = _error(run(["demand", "from-trace", str(trace), "--out", str(tmp_path / "d.csv"), "--scale-to", scale]))
+        assert line.startswith(f"error: --scale-to = {float(scale)!r}") and "input_tokens (2,000)" in line
+        assert "2^62 or more" in line
+    assert not list(tmp_path.glob("d.*"))
+    assert run(["demand", "from-trace", str(trace), "--out", str(tmp_path / "d.csv"), "--scale-to", "1e17"]).exit_code == 0
+    assert read_demand_csv(tmp_path / "d.csv", ["default"], 2)["input_tokens"].sum() == round(2000 * 1e17 / 480)
+    shape = write(tmp_path, "period,served_model,input_tokens,input_cache_hit_tokens,output_tokens\n"
+                            "0,a,1,0,1e300\n1,a,1,0,1\n", "shape.csv")
+    line = _error(run(["demand", "from-trace", str(trace), "--out", str(tmp_path / "e.csv"), "--shape-from",
+                       str(shape)]))
+    assert f"{shape}: output_tokens = 1e+300:" in line and "2^62 or more" in line
+    line = _error(run(["demand", "from-trace", str(trace), "--out", str(tmp_path / "e.csv"), "--shape-from",
+                       str(shape), "--scale-to", "1e30"]))
+    assert line.startswith("error: --scale-to = 1e+30:")
+    assert not list(tmp_path.glob("e.*"))
+
+
+TRACEBACKS = [
+    ("open quote", '"2024-05-01T12:00:00Z,100,10\n', ["line 2", "a quote (\") opens a field that is never closed"]),
+    ("year 1", "2024-05-01T12:00:00,1,1\n0001-01-01T00:00:00,1,1\n",
+     ["data row 2, timestamp = '0001-01-01T00:00:00'", "outside the years 1677 to 2262"]),
+    ("year 3000", "2024-05-01T12:00:00Z,1,1\n3000-01-01T00:00:00Z,1,1\n",
+     ["data row 2, timestamp = '3000-01-01T00:00:00Z'", "outside the years 1677 to 2262"]),
+    ("year 9999", "9999-12-31T23:59:59,1,1\n", ["data row 1, timestamp = '9999-12-31T23:59:59'", "outside the years"]),
+    ("mixed offsets", "2024-05-01T10:00:00,1,1\n2024-05-01T12:00:05+02:00,1,1\n",
+     ["data row 2, timestamp = '2024-05-01T12:00:05+02:00'", "has a UTC offset unlike the first (data row 1, "
+      "'2024-05-01T10:00:00')", "--skip-bad-rows"]),
+    ("mixed offsets, naive later", "2024-05-01T10:00:00Z,1,1\n2024-05-01T12:00:05+02:00,1,1\n2024-05-01T12:00:06,1,1\n",
+     ["data row 3, timestamp = '2024-05-01T12:00:06'", "has no UTC offset unlike the first"]),
+    ("two fields more first", "2024-05-01T10:00:00Z,1,1,7,8\n2024-05-01T10:00:01Z,2,2\n",
+     ["data row 1 = '7'", "more fields than the header's 3"]),
+    ("too few fields", "2024-05-01T10:00:00Z,1,1\n2024-05-01T10:00:01Z,2\n",
+     ["data row 2: 2 fields where the header has 3", "--skip-bad-rows"]),
+]
+
+
+@pytest.mark.parametrize("name, rows, pieces", TRACEBACKS, ids=[t[0] for t in TRACEBACKS])
+def test_former_tracebacks_and_misleading_errors_are_one_line(tmp_path, name, rows, pieces):
+    """Each raised a traceback (an open quote: ParserError; years outside 1677-2262:
+    OutOfBoundsDatetime) or named the wrong thing (a first row with two fields more shifted every
+    column; a short row was 'not a number of tokens'; a naive and an offset time were mixed)."""
+    trace = write(tmp_path, GENERIC + "\n" + rows)
+    line = _error(run(["demand", "from-trace", str(trace), "--out", str(tmp_path / "d.csv")]))
+    assert line.startswith(f"error: {trace}: ")
+    for piece in pieces:
+        assert piece in line, (piece, line)
+    assert "skip_bad_rows" not in line and not list(tmp_path.glob("d*"))
+
+
+def test_skip_bad_rows_skips_times_out_of_range_and_mixed_offsets(tmp_path):
+    """Rows 2 (year 1), 3 (year 3000) and 5 (an offset in a naive trace) are skipped and counted; rows
+    1, 4 and 6 kept, and the header's note (no UTC offset) is the kept rows' truth."""
+    rows = ["2024-05-01T10:00:00,1,1", "0001-01-01T00:00:00,2,2", "3000-01-01T00:00:00,3,3",
+            "2024-05-01T10:00:10,4,4", "2024-05-01T12:00:20+02:00,5,5", "2024-05-01T10:00:30,6,6"]
+    trace = read_trace(write(tmp_path, GENERIC + "\n" + "\n".join(rows) + "\n"), skip_bad_rows=True)
+    assert trace.input_tokens.tolist() == [1, 4, 6] and trace.rows_read == 6
+    assert trace.bad_rows == {"timestamp: out of range": 2, "timestamp: UTC offset unlike the first row's": 1}
+    assert trace.start == pd.Timestamp("2024-05-01T10:00:00") and trace.start.tz is None
+    # offsets that differ from one another are fine when every row has one: both are 10:00 UTC
+    aware = read_trace(write(tmp_path, GENERIC + "\n2024-05-01T10:00:00Z,1,1\n2024-05-01T12:00:00+02:00,2,2\n",
+                             "aware.csv"))
+    assert aware.time_s.tolist() == [0.0, 0.0] and str(aware.start.tz) == "UTC"
+
+
+def test_a_first_row_with_two_fields_more_is_the_only_bad_row(tmp_path):
+    """pandas took the first column of such a file for an index and shifted every column, so that
+    the good rows were refused; now row 1 alone is bad (4 read, 1 skipped, 3 kept as written)."""
+    rows = [(stamp(0), 1, 1, 7, 8), (stamp(1), 2, 20), (stamp(2), 3, 30), (stamp(3), 4, 40)]
+    trace = read_trace(write(tmp_path, generic(rows)), skip_bad_rows=True)
+    assert trace.input_tokens.tolist() == [2, 3, 4] and trace.output_tokens.tolist() == [20, 30, 40]
+    assert trace.rows_read == 4 and trace.bad_rows == {"too many fields": 1}
+
+
+def test_a_row_with_too_many_fields_dropped_by_the_parser_is_counted_read(tmp_path):
+    """4 data rows, the third with 5 fields (the parser drops it): 4 read, 1 skipped, 3 kept."""
+    rows = [(stamp(0), 1, 1), (stamp(1), 2, 2), (stamp(2), 3, 3, 9, 9), (stamp(3), 4, 4)]
+    trace = write(tmp_path, generic(rows))
+    result = run(["demand", "from-trace", str(trace), "--out", str(tmp_path / "d.csv"), "--skip-bad-rows"])
+    assert result.exit_code == 0
+    summary = json.loads((tmp_path / "d.trace.json").read_text())
+    assert (summary["rows"], summary["requests"], summary["bad_rows"]) == (4, 3, {"too many fields": 1})
+    assert "Rows read: 4; requests kept: 3" in (tmp_path / "d.csv").read_text()
+
+
+def test_a_byte_that_is_not_utf8_is_placed_in_its_row(tmp_path):
+    """A bad byte in data row 2 (line 3) was reported as the header's."""
+    path = tmp_path / "trace.csv"
+    path.write_bytes((GENERIC + "\n" + stamp(0) + ",1,1\n" + stamp(1) + ",1,").encode() + b"\xff\n")
+    with pytest.raises(InputError, match=r"line 3, column 29 = b'\\xff': not UTF-8 text"):
+        read_trace(path)
+
+
+def test_out_where_no_file_can_be_written_is_refused_before_the_trace_is_read(tmp_path):
+    """A file in the way of --out's folder (FileExistsError from mkdir) and a folder that takes no
+    file (/proc: FileNotFoundError from mkstemp) were tracebacks after the whole trace was read; the
+    trace here does not exist, so the --out line shows they are checked first."""
+    (tmp_path / "afile").write_text("x")
+    missing = tmp_path / "no-such-trace.csv"
+    line = _error(run(["demand", "from-trace", str(missing), "--out", str(tmp_path / "afile" / "d.csv")]))
+    assert line == f"error: --out = '{tmp_path / 'afile' / 'd.csv'}': {tmp_path / 'afile'} is a file, not a folder"
+    line = _error(run(["demand", "from-trace", str(missing), "--out", str(tmp_path / "afile" / "x" / "d.csv")]))
+    assert "is a file, not a folder" in line
+    if Path("/proc/self").exists():
+        line = _error(run(["demand", "from-trace", str(missing), "--out", "/proc/d.csv"]))
+        assert line.startswith("error: --out = '/proc/d.csv': cannot write in the folder /proc")
+
+
+def _four(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_the_four_files_are_replaced_as_a_set_or_not_at_all(tmp_path, monkeypatch):
+    """A write failing midway (here the stats file, the second written: 'File too large') used to
+    leave the new prompts file beside the old others, with an OSError traceback. Now the old set
+    stays whole, no temporary file is left, and one line names the file."""
+    out = tmp_path / "run" / "d.csv"
+    first = write(tmp_path, generic([(stamp(0), 10, 1), (stamp(60), 10, 1)]))
+    assert run(["demand", "from-trace", str(first), "--out", str(out)]).exit_code == 0
+    before = _four(out.parent)
+    assert sorted(before) == ["d.csv", "d.prompts.csv", "d.stats.csv", "d.trace.json"]
+    second = write(tmp_path, generic([(stamp(0), 99, 9), (stamp(60), 99, 9)]), "second.csv")
+    to_csv = pd.DataFrame.to_csv
+
+    def failing(self, path=None, *args, **kwargs):
+        if path is not None and ".d.stats.csv." in str(path):
+            raise OSError(27, "File too large")
+        return to_csv(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", failing)
+    line = _error(run(["demand", "from-trace", str(second), "--out", str(out), "--overwrite"]))
+    assert line == f"error: {out.parent / 'd.stats.csv'}: cannot be written (File too large); no file of the set " \
+                   "was replaced"
+    assert _four(out.parent) == before
+    monkeypatch.setattr(pd.DataFrame, "to_csv", to_csv)
+    assert run(["demand", "from-trace", str(second), "--out", str(out), "--overwrite"]).exit_code == 0
+    after = _four(out.parent)
+    assert sorted(after) == sorted(before) and all(after[k] != before[k] for k in ("d.csv", "d.trace.json"))
+
+
+def test_a_file_size_limit_leaves_the_previous_set_whole(tmp_path):
+    """The red team's case, in a child process with a 20 KiB file size limit (ulimit -f 20): the
+    Azure sample's prompts file (about 90 KB) cannot be written; the previous (small) set stays."""
+    resource = pytest.importorskip("resource")
+    import subprocess
+    import sys
+
+    out = tmp_path / "d.csv"
+    small = write(tmp_path, generic([(stamp(0), 10, 1), (stamp(60), 10, 1)]))
+    assert run(["demand", "from-trace", str(small), "--out", str(out)]).exit_code == 0
+    before = _four(tmp_path)
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20 * 1024, 20 * 1024))
+
+    done = subprocess.run([sys.executable, "-m", "planner.cli", "demand", "from-trace", str(AZURE), "--out", str(out),
+                           "--overwrite"], capture_output=True, text=True, preexec_fn=limit,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [f"error: {tmp_path / 'd.prompts.csv'}: cannot be written (File too "
+                                                "large); no file of the set was replaced"]
+    assert _four(tmp_path) == before

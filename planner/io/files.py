@@ -139,3 +139,41 @@ def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
 
 def write_text_atomic(path: Path, text: str) -> None:
     write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def write_files_atomic(writes: list[tuple[Path, Callable[[Path], None]]]) -> None:
+    """Write several files as one set: each `write(tmp)` on a temporary file beside its path, and
+    only once all are written, the renames, in the order given (the last one last).
+
+    A failure while writing (a full disk, a size limit, a folder that cannot be made) replaces
+    nothing: the temporary files are removed and an InputError names the file. (A rename failing
+    after the first one, which a full disk cannot cause, would still leave the set mixed.)
+    """
+    temporaries: list[tuple[Path, Path]] = []
+    current: Path | None = None
+    renamed = 0
+    try:
+        for path, write in writes:
+            current = path = Path(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            os.close(fd)
+            temporaries.append((Path(tmp_name), path))
+            write(Path(tmp_name))
+            os.chmod(tmp_name, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file the usual permissions
+        for tmp, path in temporaries:
+            current = path
+            os.replace(tmp, path)
+            renamed += 1
+    except OSError as exc:
+        reason = exc.strerror or str(exc).splitlines()[0]
+        done = ("no file of the set was replaced" if renamed == 0 else
+                f"{renamed} file(s) of the set were replaced already")
+        raise InputError(current if current is not None else "", "", NO_VALUE,
+                         f"cannot be written ({reason}); {done}") from None
+    finally:
+        for tmp, _ in temporaries:
+            try:
+                tmp.unlink(missing_ok=True)
+            except OSError:
+                pass

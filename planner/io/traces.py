@@ -12,8 +12,10 @@ Two formats, told apart by the header (column names exact, surrounding spaces ig
   `cached_input_tokens` (the part of the prompt found in the KV cache) and `served_model`.
 
 Timestamps are ISO 8601 date-times (`2024-05-01T12:00:00.25+02:00`; a missing offset is read as
-UTC) or, when the first data row's timestamp is a number, seconds (since 1970-01-01 UTC; a trace
-counted from 0 starts then). Rows must be sorted by time.
+UTC, and then no row may have one: offsets and no offsets are not mixed) or, when the first data
+row's timestamp is a number, seconds (since 1970-01-01 UTC; a trace counted from 0 starts then).
+Either way between 1677 and 2262 (nanoseconds since 1970 in 64 bits). Rows must be sorted by time.
+Token counts are whole numbers from 0 to 2^62 - 1.
 
 Every problem names the file, `data row N, <column>` (counted from 1 after the header; blank lines
 are not counted), the value, and what is wrong. By default the first bad row raises InputError;
@@ -43,6 +45,12 @@ DEFAULT_CHUNK_ROWS = 1_000_000
 
 #: Seconds beyond which a numeric timestamp does not fit in nanoseconds since 1970 (year 2262).
 _MAX_SECONDS = 9.2e9
+_MAX_NS = 9_200_000_000_000_000_000
+#: Token counts must be below this (so that sums of a few stay exact in 64 bits).
+MAX_TOKENS = 2**62
+_NS_PER_UNIT = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
+#: A UTC offset (or Z) ending an ISO 8601 date-time.
+_OFFSET = re.compile(r"(?:[zZ]|[+-]\d\d:?\d\d)$")
 _EXTRA = "\x00extra"
 _EXPECTED = (f"expected {','.join(AZURE_COLUMNS)} (Azure) or {','.join(GENERIC_COLUMNS)}"
              f"[,{'][,'.join(GENERIC_OPTIONAL)}] (generic), in any order")
@@ -100,11 +108,12 @@ class _Layout:
 def trace_layout(path: Path) -> _Layout:
     """The format and column names of the trace at `path`, from its header line."""
     with opening(path):
-        try:
-            with open(path, encoding="utf-8-sig", newline="") as handle:
-                line = handle.readline()
-        except UnicodeDecodeError:
-            raise InputError(path, "header", NO_VALUE, "not UTF-8 text") from None
+        with open(path, "rb") as handle:  # the first line only: a bad byte further on is a data row's
+            raw = handle.readline()
+    try:
+        line = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(path, "header", raw[exc.start:exc.start + 1], "not UTF-8 text") from None
     if not line.strip():
         raise InputError(path, "header", NO_VALUE, f"the file is empty; {_EXPECTED}")
     columns = tuple(c.strip() for c in next(csv.reader([line.rstrip("\r\n")])))
@@ -133,10 +142,17 @@ def iter_trace_chunks(path: Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS,
     state = _State()
     # One more column than the header: a row with one field too many fills it (and is refused with
     # its row number); more than one too many is the parser's error (a line number).
+    # index_col=False: a first row with two fields too many does not make pandas take the first
+    # column for an index (shifting every column); that row alone is bad.
     dtypes = {layout.timestamp: str, _EXTRA: str} | ({layout.served_model: str} if layout.served_model else {})
-    reader = pd.read_csv(path, chunksize=chunk_rows, header=None, skiprows=1, names=[*layout.columns, _EXTRA],
-                         dtype=dtypes, na_filter=False, skipinitialspace=True, encoding="utf-8-sig",
-                         on_bad_lines="warn" if skip_bad_rows else "error")
+    try:
+        reader = pd.read_csv(path, chunksize=chunk_rows, header=None, skiprows=1, names=[*layout.columns, _EXTRA],
+                             dtype=dtypes, na_filter=False, skipinitialspace=True, encoding="utf-8-sig",
+                             index_col=False, on_bad_lines="warn" if skip_bad_rows else "error")
+    except pd.errors.ParserError as exc:
+        raise _parser_error(path, exc, state) from None
+    except UnicodeDecodeError:
+        raise _not_utf8(path, state) from None
     total_bad: dict[str, int] = {}
     with reader:
         while True:
@@ -147,13 +163,12 @@ def iter_trace_chunks(path: Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS,
                 except StopIteration:
                     break
                 except pd.errors.ParserError as exc:
-                    raise _parser_error(path, exc) from None
+                    raise _parser_error(path, exc, state) from None
                 except UnicodeDecodeError:
-                    raise InputError(path, f"after data row {state.rows}", NO_VALUE, "not UTF-8 text") from None
+                    raise _not_utf8(path, state) from None
+            # rows the parser dropped (more than one field too many): read, bad and counted
             long_rows = sum(1 for w in caught if "Skipping line" in str(w.message))
-            chunk = _validate(path, layout, frame, state, skip_bad_rows)
-            if long_rows:
-                chunk.bad_rows["too many fields"] = chunk.bad_rows.get("too many fields", 0) + long_rows
+            chunk = _validate(path, layout, frame, state, skip_bad_rows, long_rows)
             for reason, count in chunk.bad_rows.items():
                 total_bad[reason] = total_bad.get(reason, 0) + count
             yield chunk
@@ -218,20 +233,41 @@ class _State:
         self.rows = 0
         self.time_kind: str | None = None
         self.tz_aware = False
+        self.offset_row: int | None = None  # the row whose timestamp decided tz_aware
+        self.offset_text = ""
         self.first_ns: int | None = None
         self.last_ns: int | None = None
         self.last_text = ""
         self.last_row = 0
 
 
-def _parser_error(path: Path, exc: Exception) -> InputError:
+def _parser_error(path: Path, exc: Exception, state: _State) -> InputError:
     message = str(exc).splitlines()[0]
     found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
     if found:
         expected, line, saw = found.groups()
         return InputError(path, f"line {line}", NO_VALUE,
                           f"{saw} fields where the header has {int(expected) - 1} (or pass `skip_bad_rows`)")
-    return InputError(path, "", NO_VALUE, f"not a readable CSV table: {message}")
+    found = re.search(r"EOF inside string starting at row (\d+)", message)
+    if found:  # pandas counts the file's lines from 0
+        return InputError(path, f"line {int(found.group(1)) + 1}", NO_VALUE,
+                          "a quote (\") opens a field that is never closed before the end of the file")
+    return InputError(path, f"after data row {state.rows}", NO_VALUE, f"not a readable CSV table: {message}")
+
+
+def _not_utf8(path: Path, state: _State) -> InputError:
+    """Where the first byte that is not UTF-8 is (line by line: a character never spans a newline)."""
+    try:
+        with open(path, "rb") as handle:
+            for number, line in enumerate(handle, start=1):
+                try:
+                    line.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    return InputError(path, f"line {number}, column {exc.start + 1}", line[exc.start:exc.start + 1],
+                                      "not UTF-8 text")
+    except OSError:
+        pass
+    return InputError(path, f"after data row {state.rows}", NO_VALUE, "not UTF-8 text")
 
 
 def _texts(column: pd.Series) -> np.ndarray:
@@ -241,18 +277,41 @@ def _texts(column: pd.Series) -> np.ndarray:
 
 
 def _tokens(column: pd.Series, name: str) -> tuple[np.ndarray, list[tuple[str, np.ndarray]]]:
-    """Whole token counts as int64 (0 where bad) and the (reason, mask) of the bad ones."""
+    """Whole token counts (0 to MAX_TOKENS - 1) as int64 (0 where bad) and the (reason, mask) of
+    the bad ones. Integer columns are checked as read (int64 or, past 2^63, uint64); other columns
+    through their text, large whole numbers parsed exactly."""
     if pd.api.types.is_integer_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
-        values = column.to_numpy(dtype=np.int64)
-        return np.where(values < 0, 0, values), [(f"{name}: negative", values < 0)]
-    numbers = pd.to_numeric(column if pd.api.types.is_float_dtype(column.dtype) else column.astype(str).str.strip(),
-                            errors="coerce").to_numpy(dtype=float)
+        if pd.api.types.is_unsigned_integer_dtype(column.dtype):
+            raw = column.to_numpy(dtype=np.uint64)
+            negative = np.zeros(len(raw), dtype=bool)
+            too_large = raw >= np.uint64(MAX_TOKENS)
+        else:
+            raw = column.to_numpy(dtype=np.int64)
+            negative = raw < 0
+            too_large = raw >= MAX_TOKENS
+        values = np.where(negative | too_large, 0, raw).astype(np.int64)
+        return values, [(f"{name}: negative", negative), (f"{name}: too large", too_large)]
+    texts = None
+    if pd.api.types.is_float_dtype(column.dtype):
+        numbers = column.to_numpy(dtype=float)
+    else:
+        texts = column.astype(str).str.strip()
+        numbers = pd.to_numeric(texts, errors="coerce").to_numpy(dtype=float)
     text = ~np.isfinite(numbers)
     negative = ~text & (numbers < 0)
     fraction = ~text & ~negative & (numbers != np.floor(numbers))
-    too_large = ~text & ~negative & ~fraction & (numbers >= 2.0**62)
+    too_large = ~text & ~negative & ~fraction & (numbers >= float(MAX_TOKENS))
     good = ~(text | negative | fraction | too_large)
     values = np.where(good, numbers, 0).astype(np.int64)
+    if texts is not None:  # beyond 2^53 a float is not exact: the text's own whole number
+        for i in np.flatnonzero((good | too_large) & (numbers >= 2.0**53)):
+            try:
+                exact = int(texts.iloc[i])
+            except ValueError:  # 1e17 and the like: the float is the number written
+                continue
+            too_large[i] = exact >= MAX_TOKENS
+            good[i] = not too_large[i]
+            values[i] = exact if good[i] else 0
     return values, [(f"{name}: not a number", text), (f"{name}: negative", negative),
                     (f"{name}: not a whole number", fraction), (f"{name}: too large", too_large)]
 
@@ -261,37 +320,73 @@ _PROBLEM = {"not a number": "not a number of tokens", "negative": "a negative nu
             "not a whole number": "not a whole number of tokens", "too large": "too many tokens (2^62 or more)"}
 
 
-def _timestamps(texts: np.ndarray, state: _State) -> tuple[np.ndarray, np.ndarray]:
-    """Nanoseconds since 1970 (int64) and the mask of timestamps that do not parse."""
-    if state.time_kind is None and len(texts):
-        first = str(texts[0]).strip()
+def _timestamps(texts: np.ndarray, state: _State, row0: int) -> tuple[np.ndarray, list[tuple[str, np.ndarray]]]:
+    """Nanoseconds since 1970 (int64, 0 where bad) and the (reason, mask) of the bad timestamps:
+    not parsed, out of range (1677 to 2262), a UTC offset where the first one has none or the
+    reverse."""
+    n = len(texts)
+    if state.time_kind is None and n:
         try:
-            float(first)
+            float(str(texts[0]).strip())
             state.time_kind = "seconds"
         except ValueError:
             state.time_kind = "iso"
-            state.tz_aware = bool(re.search(r"(Z|[+-]\d\d:?\d\d)$", first))
+    no = np.zeros(n, dtype=bool)
     if state.time_kind == "seconds":
-        seconds = pd.to_numeric(pd.Series(texts), errors="coerce").to_numpy(dtype=float)
-        bad = ~np.isfinite(seconds) | (np.abs(seconds) > _MAX_SECONDS)
-        return np.where(bad, 0, np.rint(np.where(bad, 0, seconds) * 1e9)).astype(np.int64), bad
-    parsed = pd.to_datetime(pd.Series(texts), format="ISO8601", errors="coerce", utc=True)
-    ns = parsed.dt.as_unit("ns").to_numpy(dtype="datetime64[ns]").view(np.int64).copy()
-    bad = parsed.isna().to_numpy().copy()
+        seconds = pd.to_numeric(pd.Series(texts, dtype=object), errors="coerce").to_numpy(dtype=float)
+        bad = ~np.isfinite(seconds)
+        far = ~bad & (np.abs(seconds) > _MAX_SECONDS)
+        ns = np.rint(np.where(bad | far, 0, seconds) * 1e9).astype(np.int64)
+        return ns, [("timestamp: does not parse", bad), ("timestamp: out of range", far),
+                    ("timestamp: UTC offset unlike the first row's", no)]
+    ns, bad, far, offset = _iso(texts)
     if bad.any():  # a second try without surrounding spaces (rare: only for the rows that failed)
-        retry = pd.to_datetime(pd.Series([str(t).strip() for t in texts[bad]]), format="ISO8601", errors="coerce",
-                               utc=True)
-        ns[bad] = retry.dt.as_unit("ns").to_numpy(dtype="datetime64[ns]").view(np.int64)
-        bad[bad] = retry.isna().to_numpy()
-    return np.where(bad, 0, ns), bad
+        retry = np.flatnonzero(bad)
+        ns[retry], bad[retry], far[retry], offset[retry] = _iso(np.array([str(texts[i]).strip() for i in retry],
+                                                                       dtype=object))
+    good = ~bad & ~far
+    if state.offset_row is None and good.any():
+        first = int(np.flatnonzero(good)[0])
+        state.tz_aware = bool(offset[first])
+        state.offset_row, state.offset_text = row0 + first + 1, str(texts[first]).strip()
+    mixed = good & (offset != state.tz_aware)
+    return ns, [("timestamp: does not parse", bad), ("timestamp: out of range", far),
+                ("timestamp: UTC offset unlike the first row's", mixed)]
 
 
-def _validate(path: Path, layout: _Layout, frame: pd.DataFrame, state: _State, skip: bool) -> TraceRequests:
+def _iso(texts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """ISO 8601 date-times as nanoseconds since 1970 (int64, 0 where bad) and three masks: does not
+    parse, outside 1677-2262, has a UTC offset."""
+    series = pd.Series(texts, dtype=object)
+    try:  # one parse tells when every row has an offset or none has (the usual case)
+        parsed = pd.to_datetime(series, format="ISO8601", errors="coerce")
+        aware = parsed.dt.tz is not None
+        offset = np.full(len(texts), aware)
+        if aware:
+            parsed = parsed.dt.tz_convert("UTC")
+    except (ValueError, TypeError):  # mixed: "Mixed timezones detected"
+        parsed = pd.to_datetime(series, format="ISO8601", errors="coerce", utc=True)
+        offset = np.array([bool(_OFFSET.search(str(t).strip())) for t in texts], dtype=bool)
+    bad = parsed.isna().to_numpy().copy()
+    unit = parsed.dt.unit
+    if parsed.dt.tz is not None:
+        parsed = parsed.dt.tz_localize(None)
+    values = parsed.to_numpy(dtype=f"datetime64[{unit}]").view(np.int64)
+    values = np.where(bad, 0, values)
+    per = _NS_PER_UNIT[unit]
+    far = ~bad & (np.abs(values) > _MAX_NS // per)
+    ns = np.where(far, 0, values) * per
+    return ns.astype(np.int64), bad, far, offset
+
+
+def _validate(path: Path, layout: _Layout, frame: pd.DataFrame, state: _State, skip: bool,
+              dropped: int = 0) -> TraceRequests:
+    """Check a chunk's rows; `dropped` rows (too long) the parser skipped are counted read and bad."""
     n = len(frame)
     row0 = state.rows
     stamp_text = frame[layout.timestamp].to_numpy(dtype=object)
-    ns, stamp_bad = _timestamps(stamp_text, state)
-    checks: list[tuple[str, str, np.ndarray]] = [(layout.timestamp, "timestamp: does not parse", stamp_bad)]
+    ns, problems = _timestamps(stamp_text, state, row0)
+    checks: list[tuple[str, str, np.ndarray]] = [(layout.timestamp, reason, mask) for reason, mask in problems]
     inputs, problems = _tokens(frame[layout.input], layout.input)
     checks += [(layout.input, reason, mask) for reason, mask in problems]
     outputs, problems = _tokens(frame[layout.output], layout.output)
@@ -322,16 +417,16 @@ def _validate(path: Path, layout: _Layout, frame: pd.DataFrame, state: _State, s
         i = int(np.flatnonzero(bad)[0])
         column, reason = next((c, r) for c, r, mask in checks if mask[i])
         raise _row_error(path, layout, frame, i, row0, column, reason, stamp_text, inputs, state)
-    counts: dict[str, int] = {}
+    counts: dict[str, int] = {"too many fields": dropped} if dropped else {}
     if bad.any():  # skipping: a row bad in two ways is counted once, under its first reason
         first_reason = np.full(n, -1)
         for k, (_, _, mask) in enumerate(checks):
             first_reason[(first_reason < 0) & mask] = k
         for k in np.unique(first_reason[first_reason >= 0]):
             reason = checks[int(k)][1]
-            counts[reason] = int((first_reason == k).sum())
+            counts[reason] = counts.get(reason, 0) + int((first_reason == k).sum())
     good = ~bad
-    state.rows += n
+    state.rows += n + dropped
     if good.any():
         last = int(np.flatnonzero(good)[-1])
         if state.first_ns is None:
@@ -341,7 +436,7 @@ def _validate(path: Path, layout: _Layout, frame: pd.DataFrame, state: _State, s
         time_s=(ns[good] - (state.first_ns or 0)) / 1e9,
         input_tokens=inputs[good], output_tokens=outputs[good], cached_input_tokens=cached[good],
         served_model=None if models is None else models[good], start=_start(state), source=str(path),
-        format=layout.format, bad_rows=counts, rows_read=n, has_cached_column=layout.cached is not None,
+        format=layout.format, bad_rows=counts, rows_read=n + dropped, has_cached_column=layout.cached is not None,
         time_kind=state.time_kind or "iso")
 
 
@@ -354,12 +449,26 @@ def _start(state: _State) -> pd.Timestamp | None:
 
 def _row_error(path: Path, layout: _Layout, frame: pd.DataFrame, i: int, row0: int, column: str, reason: str,
                stamp_text: np.ndarray, inputs: np.ndarray, state: _State) -> InputError:
-    where = f"data row {row0 + i + 1}, {column}"
+    row = row0 + i + 1
+    where = f"data row {row}, {column}"
     value = str(frame[column].iloc[i]).strip()
     if column == _EXTRA:
-        return InputError(path, f"data row {row0 + i + 1}", value,
-                          f"a field more than the header's {len(layout.columns)} (or pass `skip_bad_rows`)")
-    if reason == "timestamp: does not parse":
+        return InputError(path, f"data row {row}", value,
+                          f"more fields than the header's {len(layout.columns)} (or pass `skip_bad_rows`)")
+    if value == "":
+        fields = _fields_of_row(path, row)
+        if fields is not None and fields < len(layout.columns):
+            return InputError(path, f"data row {row}", NO_VALUE,
+                              f"{fields} field{'s' if fields != 1 else ''} where the header has {len(layout.columns)}"
+                              " (or pass `skip_bad_rows`)")
+    if reason == "timestamp: out of range":
+        problem = ("more than 9.2e9 seconds from 1970 (outside 1678 to 2261)" if state.time_kind == "seconds"
+                   else "outside the years 1677 to 2262 (the range of nanosecond times)")
+    elif reason.startswith("timestamp: UTC offset"):
+        problem = (f"{'has a UTC offset' if not state.tz_aware else 'has no UTC offset'} unlike the first "
+                   f"(data row {state.offset_row}, {state.offset_text!r}); a trace's timestamps all have one or none "
+                   "(or pass `skip_bad_rows` to skip such rows)")
+    elif reason == "timestamp: does not parse":
         problem = ("not a number of seconds (the first row's timestamp is a number)" if state.time_kind == "seconds"
                    else "not an ISO 8601 date-time (e.g. 2023-11-16 18:17:03.98 or 2024-05-01T12:00:00+02:00)")
     elif reason.startswith("unsorted"):
@@ -376,3 +485,22 @@ def _row_error(path: Path, layout: _Layout, frame: pd.DataFrame, i: int, row0: i
     else:
         problem = _PROBLEM[reason.split(": ", 1)[1]]
     return InputError(path, where, value, problem)
+
+
+def _fields_of_row(path: Path, row: int) -> int | None:
+    """How many fields data row `row` has (blank lines not counted), read again with the csv
+    module: only for an error's message, when a field is empty (a row may be short)."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle)
+            next(reader, None)
+            count = 0
+            for fields in reader:
+                if not fields or (len(fields) == 1 and not fields[0].strip()):
+                    continue
+                count += 1
+                if count == row:
+                    return len(fields)
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    return None

@@ -42,6 +42,9 @@ def simulation_text(sim: Simulation) -> str:
                 "of warm-up")
     lines = [f"simulated {record['traffic']} traffic, {how}, scenario {record['scenario']}"
              + (", with node failures" if sampling["failures"] else "")]
+    if record.get("trace_requests_after_the_horizon"):
+        lines.append(f"note: {record['trace_requests_after_the_horizon']:,} requests of the trace come after the "
+                     "plan's last period and are not replayed")
     for m, r in record["served_models"].items():
         promise = r["promise"]
         rows = [

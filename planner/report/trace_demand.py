@@ -1,21 +1,24 @@
 """The files of `planner demand from-trace` and its printed summary.
 
 DEMAND.csv (the instance's demand table, `#` lines on top) and, beside it, `<stem>.stats.csv`,
-`<stem>.trace.json` and `<stem>.prompts.csv`; each written atomically once the whole trace has
-been read and checked.
+`<stem>.trace.json` and `<stem>.prompts.csv`; written as one set once the whole trace has been read
+and checked: all four to temporary files first, then renamed into place (the summary last), so
+that a failed write replaces none of a previous run's files.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from tabulate import tabulate
 
 from ..errors import Argument, InputError
-from ..io.files import write_atomic, write_text_atomic
+from ..io.files import write_files_atomic
 from ..io.traces import bad_rows_text
 from ..studies.trace_demand import TraceDemand
 
@@ -30,11 +33,16 @@ def trace_output_paths(out: Path) -> dict[str, Path]:
 
 
 def check_trace_outputs(out: Path, overwrite: bool) -> dict[str, Path]:
-    """Before reading the trace: refuse a folder as `out`, and files already there unless
+    """Before reading the trace: refuse a folder as `out`, a place where no file can be written (a
+    file in the way of its folder, a folder that takes no new file), and files already there unless
     `overwrite`."""
     paths = trace_output_paths(out)
     if Path(out).is_dir():
         raise InputError(Argument("out"), "", str(out), "is a folder; give the demand CSV's file name")
+    _check_folder(Path(out))
+    for path in paths.values():
+        if path.is_dir():
+            raise InputError(Argument("out"), "", str(path), "is a folder, where a file of the set goes")
     if not overwrite:
         for path in paths.values():
             if path.exists():
@@ -42,15 +50,39 @@ def check_trace_outputs(out: Path, overwrite: bool) -> dict[str, Path]:
     return paths
 
 
+def _check_folder(out: Path) -> None:
+    """The folder of `out` (or the nearest existing one above it, where the missing ones would be
+    made) must be a folder that takes a new file: tried with a temporary file, removed at once."""
+    folder = out.parent
+    try:
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        if not folder.is_dir():
+            raise InputError(Argument("out"), "", str(out), f"{folder} is a file, not a folder")
+        if folder == out.parent:
+            fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=folder)
+            os.close(fd)
+            os.unlink(name)
+        else:
+            os.rmdir(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=folder))
+    except OSError as exc:
+        raise InputError(Argument("out"), "", str(out),
+                         f"cannot write in the folder {folder} ({exc.strerror or exc})") from None
+
+
 def write_trace_demand(paths: dict[str, Path], result: TraceDemand) -> list[Path]:
-    """Write the four files (the demand table last); returns their paths."""
+    """Write the four files as one set (io.files.write_files_atomic: all to temporary files, then
+    renamed, the summary last); returns their paths. An InputError names a file that cannot be
+    written; nothing is then replaced."""
     summary = dict(result.summary)
     summary["files"] = {key: path.name for key, path in paths.items()}
-    write_atomic(paths["prompts"], lambda tmp: result.prompts.to_csv(tmp, index=False))
-    write_atomic(paths["stats"], lambda tmp: result.stats.to_csv(tmp, index=False, float_format="%.6g"))
-    write_text_atomic(paths["summary"], json.dumps(_plain(summary), indent=2, ensure_ascii=False) + "\n")
+    summary_text = json.dumps(_plain(summary), indent=2, ensure_ascii=False) + "\n"
     text = "\n".join(result.header) + "\n" + result.demand.to_csv(index=False)
-    write_atomic(paths["demand"], lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    write_files_atomic([
+        (paths["prompts"], lambda tmp: result.prompts.to_csv(tmp, index=False)),
+        (paths["stats"], lambda tmp: result.stats.to_csv(tmp, index=False, float_format="%.6g")),
+        (paths["demand"], lambda tmp: tmp.write_text(text, encoding="utf-8")),
+        (paths["summary"], lambda tmp: tmp.write_text(summary_text, encoding="utf-8"))])
     return [paths["demand"], paths["stats"], paths["summary"], paths["prompts"]]
 
 

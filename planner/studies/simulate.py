@@ -52,7 +52,7 @@ class SimulationSettings:
     """How to simulate: the sampling, the time step, the seed, failures."""
 
     window_s: float | None = None  # None: whole periods when small enough, else SAMPLED_WINDOW_S
-    warmup_s: float = 60.0
+    warmup_s: float = 30.0
     dt_s: float = 0.05
     seed: int = 0
     failures: bool = False
@@ -98,13 +98,14 @@ def _weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> flo
     if not keep.any():
         return None if len(values) == 0 else float("inf")
     order = np.argsort(values)
-    v, w = values[order], np.where(keep, weights, weights)[order]
+    v, w = values[order], weights[order]
     cumulative = np.cumsum(w) / w.sum()
-    return float(v[min(np.searchsorted(cumulative, q), len(v) - 1)])
+    # the inverted CDF: the smallest value whose cumulative weight reaches q (rounding forgiven)
+    return float(v[min(np.searchsorted(cumulative, q - 1e-12), len(v) - 1)])
 
 
 def _quantile(values: np.ndarray, q: float) -> float | None:
-    return None if len(values) == 0 else float(np.quantile(values, q, method="higher"))
+    return None if len(values) == 0 else float(np.quantile(values, q, method="inverted_cdf"))
 
 
 def _batch_ci(arrival_s: np.ndarray, values: np.ndarray, q: float) -> float | None:
@@ -154,8 +155,9 @@ def _stationary_running(rng: np.random.Generator, pool: DecodePool, rate_per_s: 
 
 
 def _simulate_window(data: PlanningData, m: str, t: int, requests: WindowRequests,
-                     window: tuple[float, float, float], units: Mapping[tuple[str, str, str, int], int], settings: SimulationSettings,
-                     rng: np.random.Generator, rate_per_s: float) -> dict[str, Any]:
+                     window: tuple[float, float, float], units: Mapping[tuple[str, str, str, int], int],
+                     settings: SimulationSettings, rng: np.random.Generator, failure_rng: np.random.Generator,
+                     rate_per_s: float) -> dict[str, Any]:
     """One period of one served model: the window's requests through prefill and decode."""
     types = data.deployed_types(m)
     prefill_units = {g: units.get((m, g, "prefill", t), 0) for g in types}
@@ -167,7 +169,8 @@ def _simulate_window(data: PlanningData, m: str, t: int, requests: WindowRequest
     if settings.failures and data.failure_rates is not None:
         for p, g in enumerate(types):
             for role, n in (("prefill", prefill_units[g]), ("decode", decode_units[g])):
-                events, seen = unit_outages(rng, n, data.unit_nodes[(m, g, role)], data.failure_rates, begin, end)
+                events, seen = unit_outages(failure_rng, n, data.unit_nodes[(m, g, role)], data.failure_rates,
+                                            begin, end, measure_from_s)
                 failures += seen
                 down_at_start += sum(start <= begin for start, _, _ in events)
                 if role == "prefill":
@@ -269,7 +272,16 @@ def _window_metrics(data: PlanningData, m: str, t: int, requests: WindowRequests
 def check_plan(data: PlanningData, allocation: pd.DataFrame, source: str) -> None:
     """The allocation belongs to this instance: known models, types and roles, periods in range."""
     known = {(m, g) for m, g in data.deployments}
-    for r in allocation.itertuples():
+    if allocation.empty:
+        raise InputError(source, "(rows)", NO_VALUE, "the allocation has no rows: not a plan of planner solve")
+    duplicated = allocation.duplicated(["served_model", "node_type", "role", "period"])
+    if duplicated.any():
+        i = int(duplicated.to_numpy().nonzero()[0][0])
+        raise InputError(source, f"data row {i + 1}", ",".join(map(str, allocation.iloc[i].tolist())),
+                         "a second row for the same served model, node type, role and period")
+    for i, r in enumerate(allocation.itertuples()):
+        if r.role not in ("prefill", "decode"):
+            raise InputError(source, f"data row {i + 1}, role", r.role, "must be prefill or decode")
         if (r.served_model, r.node_type) not in known:
             raise InputError(source, "allocation.csv, served_model/node_type", f"{r.served_model}/{r.node_type}",
                              f"not a deployment of instance {data.name} ({data.source}); simulate with the "
@@ -277,6 +289,10 @@ def check_plan(data: PlanningData, allocation: pd.DataFrame, source: str) -> Non
         if not 0 <= int(r.period) < data.periods:
             raise InputError(source, "allocation.csv, period", int(r.period),
                              f"outside instance {data.name}'s {data.periods} periods")
+        if int(r.nodes) != int(r.units) * data.unit_nodes[(r.served_model, r.node_type, r.role)]:
+            raise InputError(source, f"data row {i + 1}, nodes", int(r.nodes),
+                             f"not units x {data.unit_nodes[(r.served_model, r.node_type, r.role)]} nodes per unit "
+                             f"({int(r.units)} units)")
 
 
 def simulate_plan(data: PlanningData, allocation: pd.DataFrame, traffic: Traffic,
@@ -308,10 +324,17 @@ def simulate_plan(data: PlanningData, allocation: pd.DataFrame, traffic: Traffic
     warm = [(max(b, first - settings.warmup_s), first, e) for b, first, e in windows]
     units = _units(allocation)
     rng = np.random.default_rng(settings.seed)
+    failure_rng = np.random.default_rng([settings.seed, 1])  # its own stream: failures leave the requests alone
     per_model_windows = {}
+    outside = None
     if traffic.chunks is not None:
-        per_model_windows[models[0]] = trace_windows(traffic.chunks(), [(b, e) for b, _, e in warm],
-                                                     traffic.offset_s, traffic.served_model)
+        per_model_windows[models[0]], outside = trace_windows(traffic.chunks(), [(b, e) for b, _, e in warm],
+                                                              traffic.offset_s, traffic.served_model)
+        if not any(len(w) for w in per_model_windows[models[0]]):
+            raise InputError(traffic.label.removeprefix("trace "), "served_model", traffic.served_model,
+                             f"no request of the trace for this served model falls in the plan's {base} periods "
+                             f"(from {data.period_starts[periods[0]].isoformat()}; the trace's first timestamp "
+                             "floored to the period is period 0)")
     rows, pooled = [], {m: [] for m in models}
     total = len(models) * base
     for i, t in enumerate(periods):
@@ -326,7 +349,8 @@ def simulate_plan(data: PlanningData, allocation: pd.DataFrame, traffic: Traffic
                 rate = float(rates[m][i])
                 requests = synthetic_window(rng, rate, b, e, spec.mean_prompt_tokens, shape,
                                             float(spec.mean_output_tokens[t]))
-            row = _simulate_window(data, m, t, requests, warm[i], units, settings, rng, rate)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                row = _simulate_window(data, m, t, requests, warm[i], units, settings, rng, failure_rng, rate)
             volume = float(rates[m][i]) * period_s if m not in per_model_windows \
                 else row["requests_simulated"] * period_s / (e - first)  # a trace's own count, scaled up
             weight = volume / max(row["requests_simulated"], 1)
@@ -338,6 +362,7 @@ def simulate_plan(data: PlanningData, allocation: pd.DataFrame, traffic: Traffic
     frame = pd.DataFrame(rows, columns=list(PERIOD_COLUMNS))
     record = {
         "traffic": traffic.label, "scenario": settings.scenario, "periods": base,
+        "trace_requests_after_the_horizon": outside,
         "sampling": {"window_s": window_s, "warmup_s": settings.warmup_s, "whole_periods": window_s >= period_s,
                      "dt_s": settings.dt_s, "seed": settings.seed, "failures": settings.failures},
         "served_models": {m: _overall(data, m, pooled[m], frame[frame["served_model"] == m]) for m in models},

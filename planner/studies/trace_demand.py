@@ -25,7 +25,7 @@ coverage in the ratio: its requests are the period's, its peak their busiest win
 Scaling (`scale_to`, output tokens per day): factor = scale_to / (trace output tokens × 86,400 /
 span_s), span_s = last − first timestamp; every column of every model multiplied by it and
 rounded to whole tokens by largest remainders, column totals kept (input as cache hits plus
-misses, each kept). Shape (`shape`, a demand table's output tokens per period): the table gets the
+misses, each kept; a factor that makes a column total 2^62 or more is refused). Shape (`shape`, a demand table's output tokens per period): the table gets the
 shape's periods; each model's column totals are the trace's × factor = total / trace output
 tokens, total being `scale_to` × the shape's days or, without `scale_to`, the shape's own output
 total; each total spread over the periods in proportion to the shape's output tokens.
@@ -45,7 +45,7 @@ import pandas as pd
 from ..errors import NO_VALUE, Argument, InputError
 from ..io.demand import DEMAND_COLUMNS
 from ..io.schema.common import NAME_PATTERN
-from ..io.traces import TraceRequests, bad_rows_text
+from ..io.traces import MAX_TOKENS, TraceRequests, bad_rows_text
 
 #: Lengths below this have a histogram bin each.
 EXACT_BELOW = 200
@@ -60,6 +60,11 @@ MAX_PERIODS = 1_000_000
 QUANTILES = ((50, 100), (90, 100), (99, 100))
 SAMPLE_SIZE = 100_000
 SECONDS_PER_DAY = 86_400.0
+#: A column's total (of the trace, or of a scaled or shaped table) must stay below this: every
+#: sum of its values is then exact in int64. The trace reader keeps each value below 2^62.
+MAX_TOTAL = 2**63
+#: A scaled or shaped table's column totals stay below this (room for the float rounding of the factor).
+MAX_SCALED_TOTAL = float(MAX_TOKENS)
 
 STATS_COLUMNS = ("period", "served_model", "start", "requests", "covered_s", "arrival_rate_per_s",
                  "prompt_tokens_mean", "prompt_tokens_scv", "prompt_tokens_p50", "prompt_tokens_p90",
@@ -166,6 +171,13 @@ def histogram_quantiles(bins_sorted_counts: tuple[np.ndarray, np.ndarray, np.nda
     return out
 
 
+def exact_sum(values: np.ndarray) -> int:
+    """The exact sum of int64 values in [0, 2^62) as a Python int (no int64 overflow): the high and
+    low 31 bits summed apart (each sum fits for fewer than 2^32 values)."""
+    values = np.asarray(values, dtype=np.int64)
+    return (int((values >> 31).sum()) << 31) + int((values & (2**31 - 1)).sum())
+
+
 def apportion(values: np.ndarray, total: int | None = None) -> np.ndarray:
     """Whole numbers near `values` (>= 0) adding up to `total` (default: their rounded sum):
     floors, then one more to the largest remainders (ties to the earlier)."""
@@ -227,6 +239,7 @@ class _Accumulator:
         self.sample = {"key": np.zeros(0), "row": np.zeros(0, dtype=np.int64),
                        "prompt_tokens": np.zeros(0, dtype=np.int64), "output_tokens": np.zeros(0, dtype=np.int64)}
         self.zero_prompts = 0
+        self.exact_totals = {"input_tokens": 0, "cached_input_tokens": 0, "output_tokens": 0}
 
     # -- one chunk ------------------------------------------------------------------------------
     def add(self, chunk: TraceRequests) -> None:
@@ -251,6 +264,7 @@ class _Accumulator:
             model = model[keep]
             if len(chunk) == 0:
                 return
+        self._check_totals(chunk)
         self.kept += len(chunk)
         self.last_s = float(chunk.time_s[-1])
         window = np.floor((chunk.time_s + self.origin_offset_s) / self.options.window_s).astype(np.int64)
@@ -266,6 +280,16 @@ class _Accumulator:
         self._histograms(group, model, chunk, last_period)
         self._windows(window * MAX_MODELS + model, int(window[-1]))
         self._sample(chunk)
+
+    def _check_totals(self, chunk: TraceRequests) -> None:
+        """Keep each column's total exact: refuse a trace whose total reaches 2^63 (int64 sums)."""
+        for name, values in (("input_tokens", chunk.input_tokens), ("cached_input_tokens", chunk.cached_input_tokens),
+                             ("output_tokens", chunk.output_tokens)):
+            self.exact_totals[name] += exact_sum(values)
+            if self.exact_totals[name] >= MAX_TOTAL:
+                raise InputError(chunk.source, name, self.exact_totals[name],
+                                 "the trace's tokens add up to 2^63 or more by this chunk: too many to sum "
+                                 "exactly (the demand table holds 64-bit integers)")
 
     def _model_index(self, chunk: TraceRequests) -> np.ndarray | None:
         """Each row's model index (-1: left out), or None when the whole chunk is left out."""
@@ -421,7 +445,9 @@ def _outputs(acc: _Accumulator, options: TraceDemandOptions, prompts_file: str, 
     table = grid.join(groups.drop(columns=["period", "model"]), on="group")
     n = table["n"].fillna(0).astype(np.int64)
     sources = (("input_tokens", "sum_input"), ("input_cache_hit_tokens", "sum_cached"), ("output_tokens", "sum_output"))
-    tokens = {c: table[s].fillna(0).astype(np.int64).to_numpy() for c, s in sources}
+    # the sums as integers: the join above makes floats of the columns (exact only below 2^53)
+    tokens = {c: groups[s].reindex(grid["group"].to_numpy(), fill_value=0).to_numpy(dtype=np.int64)
+              for c, s in sources}
     period_start_s = table["period"].to_numpy() * period_s - offset
     covered = np.minimum(period_start_s + period_s, span_s) - np.maximum(period_start_s, 0.0)
     covered = np.maximum(covered, options.window_s)
@@ -444,6 +470,8 @@ def _outputs(acc: _Accumulator, options: TraceDemandOptions, prompts_file: str, 
                              "a daily volume cannot be scaled from it")
         per_day = totals["output_tokens"] * SECONDS_PER_DAY / span_s
         factor = options.scale_to / per_day
+        _check_scaled(totals, None, factor, Argument("scale_to"), "", options.scale_to,
+                      f"a factor of {factor:.6g} on the trace's")
         scaling = {"output_tokens_per_day": options.scale_to, "trace_output_tokens_per_day": per_day,
                    "span_s": span_s, "factor": factor,
                    "statement": f"every period's tokens × {factor:.6g} = {options.scale_to:.6g} / "
@@ -585,8 +613,9 @@ def _shaped(acc: _Accumulator, options: TraceDemandOptions, names: list[str], mo
             requests_total: dict, overall: dict, totals: dict, table: pd.DataFrame, peak_to_mean: np.ndarray):
     """The shape's periods, each model's column totals (trace × factor) spread in its shape."""
     shape = np.asarray(options.shape, dtype=float)
-    shares = shape / shape.sum()
     periods = len(shape)
+    with np.errstate(over="ignore"):  # a sum past the float range is refused below
+        shape_total = float(shape.sum())
     days = periods * options.period_minutes / 1440.0
     if totals["output_tokens"] == 0:
         raise InputError(acc.source, "output_tokens", 0, "the trace has no output tokens: no ratio to shape")
@@ -595,9 +624,18 @@ def _shaped(acc: _Accumulator, options: TraceDemandOptions, names: list[str], mo
         how = (f"--scale-to {options.scale_to:.6g} output tokens per day × {days:g} day(s) of the shape "
                f"({periods} periods of {options.period_minutes:g} minutes)")
     else:
-        total = float(shape.sum())
+        total = shape_total
         how = "the shape file's own output total"
+    if options.scale_to is not None:
+        blame: tuple[Any, Any, Any] = (Argument("scale_to"), "", options.scale_to)
+    else:
+        blame = (options.shape_source or "shape", "output_tokens", shape_total)
+    if not math.isfinite(total):
+        raise InputError(*blame, "the shape's output tokens add up to more than a float holds")
     factor = total / totals["output_tokens"]
+    _check_scaled(totals, acc.kept, factor, *blame, f"{total:.6g} output tokens for the shape, a factor of "
+                  f"{factor:.6g} on the trace's")
+    shares = shape / shape_total
     rows, stats_rows = [], []
     largest = {}
     for name in names:
@@ -631,6 +669,19 @@ def _shaped(acc: _Accumulator, options: TraceDemandOptions, names: list[str], mo
                            "shares and rounded by largest remainders; stats: the trace's length distributions at each "
                            "period's arrival rate, peak_to_mean_ratio the trace's largest"}
     return demand.reset_index(drop=True), stats.reset_index(drop=True), record
+
+
+def _check_scaled(totals: dict[str, int], requests: int | None, factor: float, file: Any, field_: Any, value: Any,
+                  how: str) -> None:
+    """Refuse a factor that would make a column total of the table (or the requests, when they are
+    scaled too) 2^62 or more: such numbers do not fit the table's 64-bit integers once rounded."""
+    counted = {**totals, **({} if requests is None else {"requests": requests})}
+    for column, total in counted.items():
+        scaled = total * factor
+        if not scaled < MAX_SCALED_TOTAL:
+            raise InputError(file, field_, value,
+                             f"{how} {column} ({total:,}) makes {scaled:.6g}: 2^62 or more, too many for the "
+                             "table's 64-bit integers")
 
 
 def _snippet(summary: dict, overall: dict, names: list[str], demand_file: str, prompts_file: str, sample_rows: int,

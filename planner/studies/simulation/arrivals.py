@@ -36,17 +36,21 @@ def synthetic_window(rng: np.random.Generator, rate_per_s: float, begin_s: float
 
 
 def trace_windows(chunks: Iterable, windows: Sequence[tuple[float, float]], offset_s: float,
-                  served_model: str | None) -> list[WindowRequests]:
+                  served_model: str | None) -> tuple[list[WindowRequests], int]:
     """The requests of each window (seconds from the horizon's start) in one pass over a trace's
-    chunks (planner/io/traces.py): a request at trace time x is at x + offset_s."""
+    chunks (planner/io/traces.py): a request at trace time x is at x + offset_s. Also the
+    served model's requests after the last window's end (past the plan's horizon when the
+    periods are simulated whole)."""
     begins = np.array([w[0] for w in windows])
     ends = np.array([w[1] for w in windows])
     parts: list[list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = [[] for _ in windows]
+    after = 0
     for chunk in chunks:
         t = chunk.time_s + offset_s
         keep = np.ones(len(t), dtype=bool)
         if served_model is not None and chunk.served_model is not None:
             keep = chunk.served_model == served_model
+        after += int((keep & (t >= ends[-1])).sum())
         which = np.searchsorted(begins, t, side="right") - 1
         inside = keep & (which >= 0) & (t < ends[np.clip(which, 0, None)])
         for w in np.unique(which[inside]):
@@ -60,4 +64,4 @@ def trace_windows(chunks: Iterable, windows: Sequence[tuple[float, float]], offs
         t, p, o = (np.concatenate(x) for x in zip(*pieces))
         order = np.argsort(t, kind="stable")
         out.append(WindowRequests(t[order], np.maximum(p[order], 1.0), o[order]))
-    return out
+    return out, after

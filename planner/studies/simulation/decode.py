@@ -96,20 +96,13 @@ def serve_decode(ready_s: np.ndarray, tokens: np.ndarray, pool: DecodePool, begi
         gpus = max(gpus_total - sum(g for _, g in down), 0)
         limit = int(pool.batch_per_gpu * gpus + 1e-9)
         live = old_live + len(keys)
-        if live > limit:  # an outage: the old sequences go first, then the longest-owing wait again
-            drop = min(live - limit, old_live)
-            old_live -= drop
-            old = old[:old_next + old_live]
-            live -= drop
-            if live > limit:
-                keys.sort()
-                for key in reversed(keys[limit - old_live:]):
-                    waiting.appendleft((owner.pop(key), key - clock))
-                del keys[limit - old_live:]
+        if live > limit:  # an outage: the longest-owing sequences, running from before or not, wait again
+            live = _evict(live - limit, old, old_next, old_live, keys, owner, waiting, clock)
+            old_live = live - len(keys)
         room = limit - live
         while room > 0 and waiting:  # those that waited for a place start now
             i, key = waiting.popleft()
-            if admitted[i] == inf:
+            if i >= 0 and admitted[i] == inf:
                 admitted[i] = t
             key += clock
             while key in owner:
@@ -143,7 +136,29 @@ def serve_decode(ready_s: np.ndarray, tokens: np.ndarray, pool: DecodePool, begi
             old_live -= gone
         while keys and keys[0] <= after:
             key = pop(keys)
-            finished[owner.pop(key)] = t + (key - clock) / speed
-            done += 1
+            i = owner.pop(key)
+            if i >= 0:  # not one of the sequences running at begin_s
+                finished[i] = t + (key - clock) / speed
+                done += 1
         clock, t = after, t + dt
     return DecodeRun(np.array(admitted), np.array(finished), max_waiting, batch_sum / max(steps, 1))
+
+
+def _evict(excess: int, old: np.ndarray, old_next: int, old_live: int, keys: list[float], owner: dict[float, int],
+           waiting: deque, clock: float) -> int:
+    """Send the `excess` longest-owing sequences back to the head of the queue with the tokens they
+    still owe: of those running from before begin_s (the tail of `old`, sorted; they wait as
+    sequence -1) and of the admitted ones (the heap `keys`). Returns the sequences left running."""
+    olds = old[old_next:old_next + old_live]
+    candidates = [(float(k), True) for k in olds[max(len(olds) - excess, 0):]]
+    candidates += [(k, False) for k in heapq.nlargest(excess, keys)]
+    chosen = sorted(candidates, reverse=True)[:excess]
+    dropped_old = sum(1 for _, is_old in chosen if is_old)
+    gone = {k for k, is_old in chosen if not is_old}
+    for key, is_old in reversed(chosen):
+        waiting.appendleft((-1 if is_old else owner.pop(key), key - clock))
+    if gone:
+        keys[:] = [k for k in keys if k not in gone]
+        heapq.heapify(keys)
+    old_live -= dropped_old
+    return old_live + len(keys)

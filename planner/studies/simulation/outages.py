@@ -14,18 +14,18 @@ from ...units import SECONDS_PER_HOUR
 
 
 def _node_outages(rng: np.random.Generator, rate_per_s: float, down_s: float, p_down: float,
-                  begin_s: float, end_s: float) -> tuple[list[tuple[float, float]], int]:
-    """(start, end) of one node's down times touching the window, and the failures inside it."""
-    out, seen, t = [], 0, begin_s
+                  begin_s: float, end_s: float) -> list[tuple[float, float]]:
+    """(start, end) of one node's down times touching the window (one under way at begin_s starts
+    there)."""
+    out, t = [], begin_s
     if rng.random() < p_down:
         t = begin_s + rng.uniform(0.0, down_s)
         out.append((begin_s, t))
     while True:
         t += rng.exponential(1.0 / rate_per_s)
         if t >= end_s:
-            return out, seen
+            return out
         out.append((t, t + down_s))
-        seen += 1
         t += down_s
 
 
@@ -40,9 +40,12 @@ def _union(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
 
 
 def unit_outages(rng: np.random.Generator, units: int, nodes_per_unit: int, rates: FailureRates,
-                 begin_s: float, end_s: float) -> tuple[list[tuple[float, int, float]], int]:
+                 begin_s: float, end_s: float, count_from_s: float | None = None
+                 ) -> tuple[list[tuple[float, int, float]], int]:
     """(start s, unit, duration s) of every unit outage touching [begin_s, end_s) (overlapping
-    node outages of a unit merged), and the node failures that begin inside the window."""
+    node outages of a unit merged), and the node failures that begin in [count_from_s, end_s)
+    (default: the whole window; a warm-up's failures act but are not counted)."""
+    count_from_s = begin_s if count_from_s is None else count_from_s
     rate_per_s = rates.node_failures_per_hour / SECONDS_PER_HOUR
     down_s = SECONDS_PER_HOUR * (rates.repair_hours if rates.swap_hours is None else rates.swap_hours)
     if units == 0 or rate_per_s == 0:
@@ -52,8 +55,8 @@ def unit_outages(rng: np.random.Generator, units: int, nodes_per_unit: int, rate
     for unit in range(units):
         intervals = []
         for _ in range(nodes_per_unit):
-            node, failures = _node_outages(rng, rate_per_s, down_s, p_down, begin_s, end_s)
+            node = _node_outages(rng, rate_per_s, down_s, p_down, begin_s, end_s)
             intervals += node
-            seen += failures
+            seen += sum(1 for start, end in node if start >= count_from_s and start > begin_s)
         out += [(start, unit, end - start) for start, end in _union(intervals)]
     return out, seen
