@@ -5,9 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 RESULTS ?= results
 INSTANCE ?= instances/deepseek-2025-02-28.yaml
+WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-fast docs reproduce frontier mixed training reseller sweep margins simulate trace bench validate clean
+.PHONY: help run test test-fast docs reproduce frontier mixed training reseller sweep margins claims simulate trace bench validate clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -49,11 +50,11 @@ training: $(STAMP) ## the reference day on 278 owned nodes: how much training fi
 	@echo "files written under $(RESULTS)/overnight-training/ (training.csv: each job's start, end and nodes)"
 
 reseller: $(STAMP) ## a reseller's stable service: fleet, provisioning ratio, margin, out-of-sample check, scale sweep
-	$(BIN)/planner reseller instances/reseller.yaml --out $(RESULTS)/reseller --overwrite \
+	$(BIN)/planner reseller instances/reseller.yaml --out $(RESULTS)/reseller --overwrite --workers $(WORKERS) \
+		--slo-share none,0.8,0.9,0.95,0.99 \
 		--compare-with reference/deepseek-2025-02-28.yaml --compare-with reference/luchen-2025-03-01-claim.yaml
 	@echo "files written under $(RESULTS)/reseller/"
 
-WORKERS ?= 2
 sweep: $(STAMP) ## the reference day's margin against output price and against volume (WORKERS=2)
 	$(BIN)/planner sweep sweeps/reference-output-price.yaml --out $(RESULTS)/sweeps/reference-output-price --workers $(WORKERS) --overwrite
 	$(BIN)/planner sweep sweeps/reference-volume.yaml --out $(RESULTS)/sweeps/reference-volume --workers $(WORKERS) --overwrite
@@ -62,6 +63,11 @@ sweep: $(STAMP) ## the reference day's margin against output price and against v
 margins: $(STAMP) ## from the published 545 % to a real margin: waterfall, gross margins, marginal cost, break-even
 	$(BIN)/planner margins $(INSTANCE) --out $(RESULTS)/margins --overwrite
 	@echo "files written under $(RESULTS)/margins/"
+
+claims: $(STAMP) ## the quitting reseller's two claims beside planner's reseller plans, and when each holds
+	$(BIN)/planner claims instances/reseller.yaml --claim reference/luchen-2025-03-01-claim.yaml \
+		--claim reference/luchen-2025-03-01-cost-claim.yaml --workers $(WORKERS) --out $(RESULTS)/claims --overwrite
+	@echo "files written under $(RESULTS)/claims/ (claims.md, claims.json)"
 
 simulate: $(STAMP) ## the reference day's plan replayed request by request (synthetic traffic, about 30 s)
 	$(BIN)/planner solve $(INSTANCE) --out $(RESULTS)/simulate --overwrite

@@ -185,6 +185,19 @@ def numbers(text: str, option: str) -> list[float | None]:
     return values
 
 
+def _shares_of(text: str) -> list[float | None]:
+    """--slo-share: shares in (0, 1], or none; each once, in the order given."""
+    from .errors import InputError
+
+    out: list[float | None] = []
+    for value in numbers(text, "--slo-share") if text.strip() else []:
+        if value is not None and not 0 < value <= 1:
+            raise InputError("--slo-share", "", f"{value:g}", "a share of scenarios must be in (0, 1]")
+        if value not in out:
+            out.append(value)
+    return out
+
+
 def volumes_of(text: str) -> list[float]:
     return [] if text.strip().lower() == "none" else [v for v in numbers(text, "--volumes") if v]
 
@@ -311,19 +324,25 @@ def frontier(instance: Path, served_model, speeds: str, ttfts: str, out: Path | 
 
 
 def _published_ratios(paths) -> list[tuple[str, float]]:
-    """(label, provisioning ratio) of each published day (peak / average) or claim file."""
+    """(label, provisioning ratio) of each published day or claim file. A published day's ratio is
+    on planner's own definition: its peak fleet over the nodes its tokens need at full use."""
+    from .errors import NO_VALUE, InputError
     from .io.files import read_yaml_mapping
     from .io.reference import load_claim, load_reference
+    from .physics.published import full_use_nodes
 
     ratios = []
     for path in paths:
         if "claim" in read_yaml_mapping(Path(path)):
             claim = load_claim(path)
+            if claim.provisioning_ratio is None:
+                raise InputError(path, "provisioning_ratio", NO_VALUE,
+                                 "this claim states no provisioning ratio to compare with (see planner claims)")
             ratios.append((f"{claim.claim} ({Path(path).name})", claim.provisioning_ratio))
         else:
-            fleet = load_reference(path).figures["fleet"]
-            ratios.append((f"published day {Path(path).stem}: {fleet['peak_nodes']:g} / {fleet['average_nodes']:g}",
-                           fleet["peak_nodes"] / fleet["average_nodes"]))
+            reference = load_reference(path)
+            peak, needed = reference.figures["fleet"]["peak_nodes"], full_use_nodes(reference)
+            ratios.append((f"published day {Path(path).stem}: {peak:g} / {needed:.1f} at full use", peak / needed))
     return ratios
 
 
@@ -334,6 +353,9 @@ def _published_ratios(paths) -> list[tuple[str, float]]:
 @click.option("--oos-scenarios", type=click.IntRange(1, 5000), default=50, show_default=True,
               help="Fresh scenarios of the out-of-sample check.")
 @click.option("--oos-seed", type=int, default=None, help="Their seed (default: the instance's seed + 1000).")
+@click.option("--slo-share", "slo_shares", default="", metavar="LIST",
+              help="Also plan at these shares of scenarios meeting the SLO, e.g. 0.8,0.9,0.95,0.99,none "
+                   "(none: misses only priced): the cost frontier, slo_share.csv.")
 @click.option("--compare-with", "compare_with", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
               help="A published day (reference/NAME.yaml: its peak / average) or a claim (reference/*-claim.yaml) "
                    "whose provisioning ratio is set beside the plan's (repeatable).")
@@ -341,8 +363,9 @@ def _published_ratios(paths) -> list[tuple[str, float]]:
 @solver_flags
 @executor_flags
 @set_option
-def reseller(instance: Path, volumes: str, oos_scenarios: int, oos_seed, compare_with, out: Path | None,
-             overwrite: bool, time_limit, mip_gap, threads, workers, executor_kind, scheduler, overrides) -> None:
+def reseller(instance: Path, volumes: str, oos_scenarios: int, oos_seed, slo_shares: str, compare_with,
+             out: Path | None, overwrite: bool, time_limit, mip_gap, threads, workers, executor_kind, scheduler,
+             overrides) -> None:
     """Stable service for a reseller: fleet, provisioning ratio, margin, out-of-sample check, scale."""
     from . import api
     from .report.charts import scale_chart
@@ -353,6 +376,7 @@ def reseller(instance: Path, volumes: str, oos_scenarios: int, oos_seed, compare
     if out is not None:
         check_output_folder(out, overwrite, marker="reseller.json")
     ratios = _published_ratios(compare_with)
+    values, shares = volumes_of(volumes), _shares_of(slo_shares)  # checked before anything is solved
     inputs = api.load(instance, overrides)
     api.planning_data(inputs)
     solver = solver_of(time_limit, mip_gap, threads)
@@ -364,7 +388,6 @@ def reseller(instance: Path, volumes: str, oos_scenarios: int, oos_seed, compare
     if not result.plan.has_plan:
         raise NoPlan(result.plan.result.no_plan_reason())
     record = result.record
-    values = volumes_of(volumes)
     sweep = None
     if values:
         bar, progress = progress_bar("scale")
@@ -372,16 +395,25 @@ def reseller(instance: Path, volumes: str, oos_scenarios: int, oos_seed, compare
             sweep = rs.scale_sweep(inputs, values, solver, progress=progress, **executors)
         record["scale"] = {"break_even_output_tokens_per_day": rs.break_even_volume(sweep),
                            "points": sweep.to_dict(orient="records")}
+    frontier = None
+    if shares:
+        bar, progress = progress_bar("slo share")
+        with bar:
+            frontier = rs.slo_share_frontier(inputs, shares, solver, progress=progress, **executors)
+        record["slo_share_frontier"] = frontier.to_dict(orient="records")
     record["published_provisioning_ratios"] = [{"label": label, "ratio": value} for label, value in ratios]
     click.echo(reseller_text(result.plan.data.name, record, ratios))
     if out is not None:
         write_plan(out, result.plan)
+        if frontier is not None:
+            write_frame(out / "slo_share.csv", frontier)
         if sweep is not None:
             write_frame(out / "scale.csv", sweep)
             scale_chart(out / "scale.png", sweep, record["scale"]["break_even_output_tokens_per_day"],
                         f"{result.plan.data.name}: fleet and margin against volume", ratios)
         write_json(out / "reseller.json", record)
-        scale_files = "scale.csv, scale.png, " if sweep is not None else ""
+        scale_files = ("slo_share.csv, " if frontier is not None else "") + \
+            ("scale.csv, scale.png, " if sweep is not None else "")
         click.echo(f"wrote reseller.json, {scale_files}and the plan's files to {out}")
 
 
@@ -558,6 +590,45 @@ def demand_from_trace(trace: Path, out: Path, period_minutes: float, served_mode
 
 
 @main.command()
+@instance_argument
+@click.option("--claim", "claim_files", multiple=True, required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="A published claim (reference/*-claim.yaml), repeatable.")
+@click.option("--volumes", default="1e9,2e9,3e9,5e9,1e10,3e10,1e11", show_default=True,
+              help="Daily output-token volumes of the sweep a provisioning-ratio claim is read against.")
+@click.option("--cny-per-usd", type=click.FloatRange(min=0.01, max=1000), default=7.2, show_default=True,
+              help="Exchange rate for claims in CNY (ASSUMPTION: about the rate of March 2025).")
+@out_option("Folder for claims.json and claims.md.")
+@solver_flags
+@executor_flags
+@set_option
+def claims(instance: Path, claim_files, volumes: str, cny_per_usd: float, out: Path | None, overwrite: bool,
+           time_limit, mip_gap, threads, workers, executor_kind, scheduler, overrides) -> None:
+    """Published claims beside what planner computes on INSTANCE, and under which inputs each holds."""
+    from . import api
+    from .io.reference import load_claim
+    from .report.files import check_output_folder, write_json
+    from .studies.claims import claims_markdown, claims_study
+
+    if out is not None:
+        check_output_folder(out, overwrite, marker="claims.json")
+    stated = [load_claim(path) for path in claim_files]
+    values = volumes_of(volumes)
+    inputs = api.load(instance, overrides)
+    api.planning_data(inputs)
+    bar, progress = progress_bar("claims")
+    with bar:
+        record = claims_study(inputs, stated, values, cny_per_usd, solver_of(time_limit, mip_gap, threads),
+                              workers=workers, executor_kind=executor_kind, scheduler=scheduler, progress=progress)
+    text = claims_markdown(record)
+    click.echo(text)
+    if out is not None:
+        from .io.files import write_text_atomic
+
+        write_text_atomic(out / "claims.md", text + "\n")
+        write_json(out / "claims.json", record)
+        click.echo(f"wrote claims.md and claims.json to {out}")
+
+@main.command()
 @click.argument("result_dir", type=click.Path(path_type=Path))
 @click.option("--trace", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Replay this request log (Azure or generic format; see planner demand from-trace).")
@@ -568,12 +639,13 @@ def demand_from_trace(trace: Path, out: Path, period_minutes: float, served_mode
 @click.option("--instance", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="The instance the plan was made from (default: summary.json's source).")
 @set_option
-@click.option("--window-s", type=click.FloatRange(min=1.0), default=None,
+@click.option("--window-s", type=click.FloatRange(min=1.0, max=1e7), default=None,
               help="Simulate this many seconds in the middle of each period (default: whole periods up to "
                    "2 million requests a day, else 60 s).")
-@click.option("--warmup-s", type=click.FloatRange(min=0.0), default=30.0, show_default=True,
+@click.option("--warmup-s", type=click.FloatRange(min=0.0, max=1e7), default=30.0, show_default=True,
               help="Seconds simulated before each window and not counted.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the drawn requests and failures.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Seed of the drawn requests and failures.")
 @click.option("--scenario", type=click.IntRange(min=0), default=0, show_default=True,
               help="Which demand scenario's periods to replay (plans with scenarios).")
 @click.option("--skip-bad-rows", is_flag=True, help="Skip and count malformed trace rows instead of stopping.")

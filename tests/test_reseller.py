@@ -180,3 +180,123 @@ def test_reseller_command_writes_the_scale_chart(tmp_path):
     assert (out / "scale.png").stat().st_size > 0
     sweep = pd.read_csv(out / "scale.csv")
     assert sweep["provisioning_ratio"].iloc[0] > sweep["provisioning_ratio"].iloc[1]
+
+
+def test_wilson_interval_and_scenarios_needed_by_hand():
+    """18 of 20 scenarios: p = 0.9, z = 1.96; centre (0.9 + 1.96^2/40) / (1 + 1.96^2/20) = 0.8355,
+    half-width 1.96 sqrt(0.9 x 0.1 / 20 + 1.96^2 / 1600) / 1.1921 = 0.1366: [0.699, 0.972]
+    (Agresti and Coull's table). Telling 0.9 within +-0.05 needs 1.96^2 x 0.09 / 0.0025 = 138.3,
+    so 139 scenarios (the rule of three asks only 3 / 0.1 = 30); 0.99 needs 3 / 0.01 = 300 (the
+    normal approximation would say 16)."""
+    from planner.studies.reseller import scenarios_for_share, wilson_interval
+
+    low, high = wilson_interval(18, 20)
+    assert (low, high) == pytest.approx((0.6990, 0.9721), abs=1e-4)
+    assert scenarios_for_share(0.9, 0.05) == 139
+    assert scenarios_for_share(0.99, 0.05) == 300
+
+
+def test_the_scenario_share_in_and_out_of_sample_by_hand(tmp_instance):
+    """The two-scenario plan of test_reseller_study_by_hand serves both scenarios in every hour:
+    2 of 2 in sample and out of sample (the same file), promised 1.0, held."""
+    r = study(api.load(two_scenarios(tmp_instance)), failure_draws=20).record
+    for share in (r["slo_share_in_sample"], r["out_of_sample"]["slo_share"]):
+        assert share["share"] == 1.0 and share["scenarios"] == 2 and share["held"] is True
+
+
+def test_full_use_nodes_follow_the_deployments_the_plan_chose(tmp_instance):
+    """Decode of 340 tokens/s on 1-node units of type a (100 tokens/s) and b (250 tokens/s): on
+    a alone the demand needs 3.4 nodes at full use, on b alone 1.36. A plan with one unit of each
+    gives a 100/350 and b 250/350 of the capacity: 340 x (100/350) / 100 + 340 x (250/350) / 250
+    = 0.971 + 0.971 = 1.943 nodes."""
+    from planner.studies.reseller import full_use_nodes
+
+    from .test_slo_plans import two_type_instance
+
+    raw, profiles = two_type_instance(340)
+    data = api.planning_data(api.load(tmp_instance(raw, profiles)))
+    assert full_use_nodes(data) == pytest.approx(3.4)
+    units = pd.DataFrame({"served_model": ["toy", "toy"], "node_type": ["a", "b"], "role": ["decode", "decode"],
+                          "period": [0, 0], "units": [1, 1]})
+    assert full_use_nodes(data, units) == pytest.approx(2 * 340 / 350)
+
+
+def test_the_published_day_on_planners_definition():
+    """DeepSeek's day needs 209.7 nodes at full use at its heaviest-hour capacities (the reference
+    instance's optimistic calibration): 608 B input tokens / (73.7 k x 1.0911 x 86,400 s) + 168 B
+    output / (14.8 k x 1.0750 x 86,400 s); its peak of 278 is 1.33 times that, not 278 / 226.75."""
+    from planner.io.reference import load_reference
+    from planner.physics.published import full_use_nodes
+
+    needed = full_use_nodes(load_reference(ROOT / "reference" / "deepseek-2025-02-28.yaml"))
+    assert needed == pytest.approx(209.73, abs=0.01)
+    assert 278 / needed == pytest.approx(1.3255, abs=1e-4)
+
+
+def test_the_slo_share_frontier_by_hand(tmp_instance):
+    """The two-scenario instance at shares none and 1.0: the fleet keeps 3 nodes either way
+    (misses at $1,000 per M output tokens cost more than a node), $6 a day, both scenarios met."""
+    from planner.studies.reseller import slo_share_frontier
+
+    frame = slo_share_frontier(api.load(two_scenarios(tmp_instance)), [None, 1.0])
+    assert frame["leased_fleet"].tolist() == [3, 3]
+    assert frame["cost_usd_per_day"].tolist() == pytest.approx([6.0, 6.0])
+    assert frame["scenarios_meeting_the_slo"].tolist() == [1.0, 1.0]
+
+
+@pytest.mark.parametrize("value, piece", [("1.5", "'1.5': a share of scenarios must be in (0, 1]"),
+                                          ("x", "'x': expected numbers")])
+def test_a_bad_slo_share_is_one_line(value, piece):
+    result = CliRunner().invoke(main, ["reseller", str(RESELLER), "--slo-share", value])
+    assert result.exit_code == 2 and piece in result.output and "Traceback" not in result.output
+
+
+def test_the_volume_below_which_a_ratio_holds_by_hand():
+    """Ratios 8 at 1 B, 2 at 10 B: log-linear, 10^(9 + (log 5 - log 8) / (log 2 - log 8)) =
+    10^(9 + 0.339) = 2.18 B below which the ratio is 5 or more. No point at 5: None; every point
+    at 5 or more: the largest volume."""
+    from planner.studies.claims import crossing_volume
+
+    sweep = pd.DataFrame({"output_tokens_per_day": [1e9, 1e10], "provisioning_ratio": [8.0, 2.0]})
+    assert crossing_volume(sweep, 5.0) == pytest.approx(10 ** (9 + (0.69897 - 0.90309) / (0.30103 - 0.90309)), rel=1e-4)
+    assert crossing_volume(sweep, 9.0) is None
+    assert crossing_volume(sweep, 1.5) == pytest.approx(1e10)
+
+
+def test_a_cost_claim_by_hand(tmp_instance):
+    """The two-scenario instance read at its own volume (its 2-hour horizon's expected output,
+    times 12 for a day): the plan of test_reseller_study_by_hand, $6 over its 2 hours (3 nodes x
+    2 h x $1), $72 a day. A month at 7 CNY per USD: 30 x 7 x $72 = ¥15,120; a claimed ¥151,200
+    is 10 times that, so the claim needs nodes doing 10 % of the throughput."""
+    from planner.io.schema.published import PublishedClaim
+    from planner.studies.claims import cost_claim
+
+    inputs = api.load(two_scenarios(tmp_instance))
+    day = float(api.planning_data(inputs).demand_tokens["output_tokens"].sum()) / 2 * 12  # 2-hour horizon x 12
+    claim = PublishedClaim(claim="test", output_tokens_per_day=day, monthly_machine_cost_cny=151_200.0,
+                           monthly_revenue_cny=1.0, sources=["a test"])
+    r = cost_claim(inputs, claim, 7.0, None)
+    assert r["planner"]["monthly_machine_cost_cny"] == pytest.approx(30 * 7 * 72.0)
+    assert r["throughput_share_for_the_claimed_cost"] == pytest.approx(0.1)
+
+
+def test_claims_command_writes_its_files(tmp_instance, tmp_path):
+    """planner claims on the two-scenario instance with a ratio claim and a cost claim: claims.md
+    and claims.json, one record per claim; a claim file stating no figure is refused."""
+    path = two_scenarios(tmp_instance)
+    ratio = tmp_path / "ratio-claim.yaml"
+    ratio.write_text('claim: "5 x"\nprovisioning_ratio: 5\nsources: ["a test"]\n')
+    cost = tmp_path / "cost-claim.yaml"
+    cost.write_text('claim: "dear"\noutput_tokens_per_day: 1.0e7\nmonthly_machine_cost_cny: 1.0e6\n'
+                    'sources: ["a test"]\n')
+    out = tmp_path / "claims"
+    result = CliRunner().invoke(main, ["claims", str(path), "--claim", str(ratio), "--claim", str(cost),
+                                       "--volumes", "1e7,1e8", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    record = json.loads((out / "claims.json").read_text())
+    assert [c["claim"] for c in record["claims"]] == ["5 x", "dear"]
+    assert "Verdict" in (out / "claims.md").read_text()
+    empty = tmp_path / "empty-claim.yaml"
+    empty.write_text('claim: "nothing"\nsources: ["a test"]\n')
+    refused = CliRunner().invoke(main, ["claims", str(path), "--claim", str(empty)])
+    assert refused.exit_code == 2 and "a claim states provisioning_ratio" in refused.output

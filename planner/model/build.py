@@ -22,11 +22,12 @@ for _module in pkgutil.iter_modules(_families.__path__):
 #: instance (applies(data) false) is skipped.
 FORMULATIONS: dict[str, tuple[str, ...]] = {
     "default": ("sets", "fleet", "serving_capacity", "ttft_minimum_units", "availability", "spare_pool",
-                "unit_commitment", "training_jobs", "training_harvest", "switching", "node_balance", "scenario_slo",
-                "objective"),
+                "day_ahead", "unit_commitment", "training_jobs", "training_harvest", "switching", "node_balance",
+                "scenario_slo", "objective"),
     # Units start and stop free and at once, whatever the profiles say (the plan before issue 16).
     "free_starts": ("sets", "fleet", "serving_capacity", "ttft_minimum_units", "availability", "spare_pool",
-                    "training_jobs", "training_harvest", "switching", "node_balance", "scenario_slo", "objective"),
+                    "day_ahead", "training_jobs", "training_harvest", "switching", "node_balance", "scenario_slo",
+                    "objective"),
 }
 for _name, _order in FORMULATIONS.items():
     check_formulation(_name, _order)

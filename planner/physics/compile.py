@@ -104,6 +104,7 @@ def _compile(inputs: Inputs) -> PlanningData:
         reference=inputs.reference,
         training=compile_training(spec.training, tuple(spec.node_types), base_starts, spec.horizon.period_hours, file),
         scenario_slo_share=spec.scenarios.slo_share,
+        day_ahead=spec.scenarios.day_ahead,
         availability_units=FrozenMap(_availability_units(spec, unit_nodes, demand_mtok, capacity)),
         unit_availability=FrozenMap({key: unit_availability(spec.failures, u) for key, u in unit_nodes.items()}
                                     if spec.failures else {}),

@@ -137,6 +137,8 @@ class PlanningData:
     training: TrainingData = field(default_factory=TrainingData)
     scenarios: int = 1  # equally likely demand scenarios, stacked as blocks of periods
     scenario_slo_share: float | None = None  # the chance constraint's share; None: misses only priced
+    day_ahead: bool = False  # units committed the day before, the same in every scenario
+    fixed_commitment: Mapping[tuple[str, str, str, int], int] = field(default_factory=FrozenMap)  # (m, g, r, hour)
     availability_units: Mapping[tuple[str, str, str], np.ndarray] = field(default_factory=FrozenMap)
     unit_availability: Mapping[tuple[str, str, str], float] = field(default_factory=FrozenMap)  # P(unit up)
     spare_ratio: Mapping[str, float] = field(default_factory=FrozenMap)
@@ -191,3 +193,8 @@ class PlanningData:
         types = tuple(replace(g, owned_min_nodes=int(owned[g.name]), owned_max_nodes=int(owned[g.name]))
                       if g.ownable and g.name in owned else g for g in self.node_types)
         return replace(self, node_types=types)
+
+    def with_commitment(self, committed: Mapping[tuple[str, str, str, int], int]) -> "PlanningData":
+        """The same problem with the day-ahead commitment fixed (a plan's, to be tried on other
+        scenarios)."""
+        return replace(self, fixed_commitment=FrozenMap({key: int(v) for key, v in committed.items()}))

@@ -141,6 +141,20 @@ def peak_capacity_factors(reference: Reference, starts: pd.DatetimeIndex, period
     return {role: float(load.max()) for role, load in loads.items()}
 
 
+def full_use_nodes(reference: Reference) -> float:
+    """Mean nodes the published day needs at full use, on planner's own definition (the reseller
+    study's `full_use_nodes`): each role's day tokens over a node's capacity at full use, the
+    published day-average rate times the heaviest hourly load per node it carried
+    (`peak_capacity_factors`, the reference instance's optimistic calibration), over 24 hours."""
+    window = reference.figures["window"]
+    starts = pd.date_range(pd.Timestamp(window["start"]), pd.Timestamp(window["end"]), freq="h", inclusive="left")
+    factors = peak_capacity_factors(reference, starts, 1.0)
+    tokens, rates = reference.figures["tokens"], reference.figures["throughput_per_node"]
+    seconds = SECONDS_PER_HOUR * len(starts)
+    return (tokens["input_total"] / (rates["prefill_input_tokens_per_s"] * factors["prefill"] * seconds)
+            + tokens["output_total"] / (rates["decode_output_tokens_per_s"] * factors["decode"] * seconds))
+
+
 def published_arithmetic(reference: Reference) -> dict[str, float]:
     """The disclosure's own arithmetic, recomputed from its tokens, throughputs and prices."""
     f = reference.figures

@@ -249,9 +249,27 @@ def reseller_text(name: str, r: dict, ratios: Sequence[tuple[str, float]] = ()) 
         ("  availability measured (simulated failures)",
          f"{100 * (oos.get('availability_measured') or float('nan')):.2f} %"),
     ]
+    for label, share in (("scenarios meeting the SLO in every hour, in sample", r.get("slo_share_in_sample")),
+                         ("  out of sample (95 % interval)", oos.get("slo_share"))):
+        if share:
+            promised = "" if share["promised"] is None else \
+                f"; promised {100 * share['promised']:g} %: {'held' if share['held'] else 'NOT held'}"
+            rows.append((label, f"{100 * share['share']:.1f} % [{100 * share['low']:.1f}, {100 * share['high']:.1f}] "
+                                f"of {share['scenarios']}{promised}"))
     if not mean["holds_the_slo_share"]:
         rows.append(("  the mean-demand fleet cannot hold the SLO share", "on these scenarios"))
     text = f"{name}: {r['scenarios']} scenarios, {r['status']}\n" + text_table(rows, ("", ""))
+    frontier = r.get("slo_share_frontier")
+    if frontier:
+        cell = lambda pt, key, fmt: "-" if pt.get(key) is None or pt.get(key) != pt.get(key) else fmt.format(pt[key])  # noqa: E731
+        points = [("none" if pt["slo_share"] is None or pt["slo_share"] != pt["slo_share"] else f"{pt['slo_share']:g}",
+                   pt["status"],
+                   cell(pt, "leased_fleet", "{:g}"), cell(pt, "provisioning_ratio", "{:.2f}"),
+                   cell(pt, "cost_usd_per_day", "${:,.0f}"), cell(pt, "usd_per_million_output_tokens", "${:.3f}"),
+                   cell(pt, "scenarios_meeting_the_slo", "{:.0%}"), cell(pt, "scenarios_needed", "{:g}"))
+                  for pt in frontier]
+        text += "\n\nShare of scenarios meeting the SLO\n" + text_table(points, (
+            "share", "status", "fleet", "ratio", "$/day", "$/M out", "met in sample", "scenarios for +-5 %"))
     scale = r.get("scale")
     if scale:
         points = [(f"{pt['output_tokens_per_day'] / 1e9:g} B", f"{pt.get('leased_fleet', float('nan')):g}",

@@ -34,15 +34,36 @@ MEAN_DEMAND = {"scenarios.count": 1, "scenarios.level_sd": 0.0, "scenarios.hourl
                "scenarios.burst_probability": 0.0, "scenarios.slo_share": None, "scenarios.file": None}
 
 
-def full_use_nodes(data: PlanningData) -> float:
+def full_use_nodes(data: PlanningData, units: pd.DataFrame | None = None) -> float:
     """Mean nodes the demand needs at full use: sum over roles of D/c x u, expected over scenarios,
-    on each served model's first deployment, without whole units or redundancy."""
+    without whole units or redundancy. Each (model, role)'s demand goes to the node types the plan
+    serves it on, in proportion to the capacity its units give in the period (`units`: the plan's
+    units table); without a plan, or in a period the plan leaves without units, to the model's
+    first deployment."""
     total = np.zeros(data.periods)
     for m in data.served_models:
-        g = data.deployed_types(m)[0]
         for r in ROLES:
-            total += data.role_demand_mtok(m, r) / data.unit_capacity_mtok[(m, g, r)] * data.unit_nodes[(m, g, r)]
+            demand = data.role_demand_mtok(m, r)
+            share = _capacity_shares(data, m, r, units)
+            for g, fraction in share.items():
+                total += demand * fraction / data.unit_capacity_mtok[(m, g, r)] * data.unit_nodes[(m, g, r)]
     return float(total.mean())
+
+
+def _capacity_shares(data: PlanningData, m: str, r: str, units: pd.DataFrame | None) -> dict[str, np.ndarray]:
+    """Per node type, the share of (m, r)'s capacity it gives in each period."""
+    types = data.deployed_types(m)
+    capacity = {g: np.zeros(data.periods) for g in types}
+    if units is not None:
+        rows = units[(units["served_model"] == m) & (units["role"] == r)]
+        for g, by_type in rows.groupby("node_type"):
+            x = np.zeros(data.periods)
+            x[by_type["period"].to_numpy()] = by_type["units"].to_numpy(dtype=float)
+            capacity[g] = x * data.unit_capacity_mtok[(m, g, r)]
+    total = sum(capacity.values())
+    first = np.where(total > 0, 0.0, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return {g: np.where(total > 0, capacity[g] / total, first if g == types[0] else 0.0) for g in types}
 
 
 def fleet_nodes(totals: Totals) -> float:
@@ -59,8 +80,8 @@ class Provisioning:
     output_tokens_per_day: float
 
 
-def provisioning(data: PlanningData, totals: Totals) -> Provisioning:
-    needed = full_use_nodes(data)
+def provisioning(data: PlanningData, totals: Totals, units: pd.DataFrame | None = None) -> Provisioning:
+    needed = full_use_nodes(data, units)
     fleet = fleet_nodes(totals)
     burst = totals.nodes.mean_fleet - fleet
     served_output = (1 - totals.unserved_tokens.output_share) * float(
@@ -110,10 +131,63 @@ class PricedPlan:
 
 
 @dataclass(frozen=True)
+class ScenarioShare:
+    """The share of scenarios in which the SLO holds in every period, with its 95 % Wilson
+    interval, against the share the plan promised in sample."""
+
+    share: float
+    low: float
+    high: float
+    scenarios: int
+    promised: float | None
+    held: bool | None  # the promise inside or below the interval's upper end: not refuted
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """The Wilson score interval of a binomial share (Wilson, JASA 1927; Agresti and Coull, The
+    American Statistician 1998): centre (p + z^2/2n) / (1 + z^2/n), half-width
+    z sqrt(p(1-p)/n + z^2/4n^2) / (1 + z^2/n)."""
+    p = successes / n
+    denominator = 1 + z**2 / n
+    centre = (p + z**2 / (2 * n)) / denominator
+    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denominator
+    return float(max(centre - half, 0.0)), float(min(centre + half, 1.0))
+
+
+def scenarios_for_share(share: float, half_width: float, z: float = 1.959964) -> int:
+    """Scenarios to tell a share beta within +-half_width at 95 %, and to see its misses at all:
+    the larger of z^2 beta (1 - beta) / h^2 (the normal approximation of the binomial, which
+    Wilson's interval then matches) and 3 / (1 - beta) (the rule of three: with no miss in n
+    scenarios, 3/n is the 95 % upper bound of the miss rate; Hanley and Lippman-Hand, JAMA 1983).
+    Near 1 the second rules: 0.99 needs 300 scenarios, not the normal approximation's 16."""
+    return int(max(np.ceil(z**2 * share * (1 - share) / half_width**2), np.ceil(3.0 / (1.0 - share))))
+
+
+def scenarios_meeting_the_slo(outcome: PlanResult) -> np.ndarray:
+    """Per scenario: whether every period serves all its demand and meets every TTFT target."""
+    data, tables = outcome.data, outcome.result.tables
+    missed = np.zeros(data.scenarios, dtype=bool)
+    for name, column in (("unserved", "unserved_share"), ("ttft_shortfall", "shortfall_share")):
+        if name in tables:
+            rows = tables[name]
+            bad = rows.loc[rows[column] > 1e-6, "period"].to_numpy(dtype=int)
+            missed[np.unique(bad // (data.periods // data.scenarios))] = True
+    return ~missed
+
+
+def scenario_share(outcome: PlanResult, promised: float | None) -> ScenarioShare:
+    held = scenarios_meeting_the_slo(outcome)
+    low, high = wilson_interval(int(held.sum()), len(held))
+    return ScenarioShare(share=float(held.mean()), low=low, high=high, scenarios=len(held), promised=promised,
+                         held=None if promised is None else bool(promised <= high))
+
+
+@dataclass(frozen=True)
 class OutOfSample:
     seed: int
     scenarios: int
     status: str
+    slo_share: ScenarioShare | None = None
     served_output_share: float | None = None
     served_input_share: float | None = None
     availability_measured: float | None = None
@@ -135,6 +209,7 @@ class ResellerStudy:
     mean_demand_plan: MeanDemandPlan | None = None
     stochastic_plan_with_misses_priced: PricedPlan | None = None
     value_of_the_stochastic_solution_usd: float | None = None
+    slo_share_in_sample: ScenarioShare | None = None
     out_of_sample: OutOfSample | None = None
 
     @property
@@ -171,14 +246,15 @@ def study(inputs: Inputs, solver: Mapping[str, Any] | None = None, *, oos_seed: 
         mean_on_scenarios, eev_priced, outside = run_points(running, call, [
             (plan_data, data.with_owned_fleet(mean_fleet), solver),
             (plan_data, priced.with_owned_fleet(mean_fleet), solver),
-            (_plan_out_of_sample, inputs, fresh, stochastic.totals.fleet.owned, solver)], step)
+            (_plan_out_of_sample, inputs, fresh, stochastic.totals.fleet.owned, _commitment(stochastic), solver)],
+            step)
     rp, eev = rp_priced.result.objective_usd, eev_priced.result.objective_usd
     totals = stochastic.totals
     return ResellerStudy(
         plan=stochastic,
         status=stochastic.result.status,
         scenarios=data.scenarios,
-        provisioning=provisioning(data, totals),
+        provisioning=provisioning(data, totals, stochastic.result.tables["units"]),
         cost_usd_per_day=totals.cost_usd.total,
         usd_per_million_output_tokens=totals.cost_usd.per_million_output_tokens,
         margin=totals.margin,
@@ -190,17 +266,27 @@ def study(inputs: Inputs, solver: Mapping[str, Any] | None = None, *, oos_seed: 
         ),
         stochastic_plan_with_misses_priced=PricedPlan(leased_fleet=fleet_nodes(rp_priced.totals), expected_cost_usd=rp),
         value_of_the_stochastic_solution_usd=eev - rp if eev is not None and rp is not None else None,
-        out_of_sample=_out_of_sample(outside, seed, oos_scenarios, failure_draws),
+        slo_share_in_sample=scenario_share(stochastic, data.scenario_slo_share),
+        out_of_sample=_out_of_sample(outside, seed, oos_scenarios, failure_draws, data.scenario_slo_share),
     )
 
 
+def _commitment(plan: PlanResult) -> dict[tuple[str, str, str, int], int]:
+    """The plan's day-ahead commitment (empty without one)."""
+    table = plan.result.tables.get("committed")
+    if table is None:
+        return {}
+    return {(r.served_model, r.node_type, r.role, int(r.period)): int(r.committed_units) for r in table.itertuples()}
+
+
 def _plan_out_of_sample(inputs: Inputs, fresh: Mapping[str, Any], owned: Mapping[str, int],
-                        solver: Mapping[str, Any]) -> PlanResult:
-    """The stochastic plan's fleet on fresh scenarios (a worker: compiles them itself)."""
-    return plan_data(compile_varied(inputs, fresh).with_owned_fleet(owned), solver)
+                        committed: Mapping[tuple[str, str, str, int], int], solver: Mapping[str, Any]) -> PlanResult:
+    """The stochastic plan's fleet and day-ahead commitment on fresh scenarios (a worker:
+    compiles them itself); the fresh scenarios' real-time decisions are re-planned."""
+    return plan_data(compile_varied(inputs, fresh).with_owned_fleet(owned).with_commitment(committed), solver)
 
 
-def _out_of_sample(outcome: PlanResult, seed: int, scenarios: int, draws: int) -> OutOfSample:
+def _out_of_sample(outcome: PlanResult, seed: int, scenarios: int, draws: int, promised: float | None) -> OutOfSample:
     if outcome.totals is None:
         return OutOfSample(seed=seed, scenarios=scenarios, status=outcome.result.status)
     u = outcome.totals.unserved_tokens
@@ -209,6 +295,7 @@ def _out_of_sample(outcome: PlanResult, seed: int, scenarios: int, draws: int) -
         seed=seed,
         scenarios=scenarios,
         status=outcome.result.status,
+        slo_share=scenario_share(outcome, promised),
         served_output_share=1 - u.output_share,
         served_input_share=1 - u.input_share,
         availability_measured=measured_availability(outcome.data, tables["units"], tables["unserved"], draws, seed),
@@ -234,7 +321,7 @@ def scale_sweep(inputs: Inputs, output_tokens_per_day: Sequence[float], solver: 
         if outcome.totals is None:
             rows.append({"output_tokens_per_day": volume, "status": outcome.result.status})
             continue
-        p = provisioning(outcome.data, outcome.totals)
+        p = provisioning(outcome.data, outcome.totals, outcome.result.tables["units"])
         t = outcome.totals
         rows.append({
             "output_tokens_per_day": volume, "status": outcome.result.status,
@@ -245,6 +332,34 @@ def scale_sweep(inputs: Inputs, output_tokens_per_day: Sequence[float], solver: 
             "revenue_usd_per_day": t.revenue_usd.total,
             "cost_profit_margin": t.margin.cost_profit,
         })
+    return pd.DataFrame(rows)
+
+
+def slo_share_frontier(inputs: Inputs, shares: Sequence[float | None], solver: Mapping[str, Any] | None = None, *,
+                       half_width: float = 0.05, workers: int = 1, executor_kind: str = "process",
+                       scheduler: str | None = None,
+                       progress: Callable[[int, int], None] = lambda done, total: None) -> pd.DataFrame:
+    """The stochastic plan at each share of scenarios that must meet the SLO (None: misses only
+    priced): fleet, cost, provisioning ratio, the in-sample share reached, and the scenarios a
+    share needs to be told within +-half_width."""
+    solver = shared_solver(solver, workers)
+    points = [(inputs, {"scenarios.slo_share": share}, solver) for share in shares]
+    with executor(executor_kind, workers, scheduler) as running:
+        outcomes = run_points(running, plan_varied, points, progress)
+    rows = []
+    for share, outcome in zip(shares, outcomes):
+        row: dict[str, Any] = {"slo_share": share, "status": outcome.result.status,
+                               "scenarios": outcome.data.scenarios,
+                               "scenarios_needed": None if share in (None, 1.0) else scenarios_for_share(share, half_width)}
+        if outcome.totals is not None:
+            p = provisioning(outcome.data, outcome.totals, outcome.result.tables["units"])
+            reached = scenario_share(outcome, share)
+            row |= {"leased_fleet": p.leased_fleet, "provisioning_ratio": p.provisioning_ratio,
+                    "cost_usd_per_day": outcome.totals.cost_usd.total,
+                    "usd_per_million_output_tokens": outcome.totals.cost_usd.per_million_output_tokens,
+                    "unserved_output_share": outcome.totals.unserved_tokens.output_share,
+                    "scenarios_meeting_the_slo": reached.share}
+        rows.append(row)
     return pd.DataFrame(rows)
 
 

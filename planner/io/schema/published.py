@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, NonNegativeFloat, PositiveFloat, PositiveInt, field_validator
+from pydantic import BaseModel, ConfigDict, NonNegativeFloat, PositiveFloat, PositiveInt, field_validator, model_validator
 
 from ..validation import iso_with_offset, known_time_zone
 
@@ -87,8 +87,20 @@ class PublishedDay(_Published):
 
 
 class PublishedClaim(_Published):
-    """A figure someone published without a model behind it (reference/*-claim*.yaml)."""
+    """A figure someone published without a model behind it (reference/*-claim*.yaml): a
+    provisioning ratio, or a month's machine cost and revenue at a daily volume."""
 
     claim: str
-    provisioning_ratio: PositiveFloat
+    provisioning_ratio: PositiveFloat | None = None
+    output_tokens_per_day: PositiveFloat | None = None
+    monthly_machine_cost_cny: PositiveFloat | None = None
+    monthly_revenue_cny: PositiveFloat | None = None
     sources: list[str]
+
+    @model_validator(mode="after")
+    def _states_a_figure(self) -> "PublishedClaim":
+        cost = (self.output_tokens_per_day, self.monthly_machine_cost_cny)
+        if self.provisioning_ratio is None and None in cost:
+            raise ValueError("a claim states provisioning_ratio, or output_tokens_per_day with "
+                             "monthly_machine_cost_cny")
+        return self

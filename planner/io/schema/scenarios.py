@@ -34,3 +34,8 @@ class Scenarios(Strict):
         "TTFT target and availability floor met (family `scenario_slo`, formulation.md, section 14). The other "
         "scenarios still pay the penalties for what they miss. `null`: no such constraint; misses only cost the "
         "penalties.", None, unit="share of scenarios")
+    day_ahead: bool = described(
+        "`true`: every period's serving units are committed the day before, from the forecast, and the same in every "
+        "scenario (family `day_ahead`, formulation.md, section 4): in a scenario only units on rented (on-demand) "
+        "nodes can be added, forming as the profile's `commitment` says. `false`: each scenario has its own units "
+        "(decisions that know the scenario's day).", False)

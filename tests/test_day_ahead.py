@@ -1,0 +1,87 @@
+"""Day-ahead commitment and non-anticipativity (family day_ahead): hand-derived plans."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from planner.api import solve_instance
+
+from .conftest import tiny_instance, tiny_profile
+
+
+def committed_profile() -> dict:
+    """A 1-node decode unit of 100 tokens/s (0.36 M tokens an hour) that takes 30 minutes and $1
+    a node to form."""
+    profile = tiny_profile()
+    profile["commitment"] = {"start_minutes": 30, "start_usd_per_node": 1.0, "min_up_hours": 1,
+                             "min_down_hours": 0, "assumption": True}
+    return profile
+
+
+def tree(tmp_instance, day_ahead: bool, hours: list[tuple[int, int]]):
+    """Two scenarios of decode demand in units per hour, (scenario 0, scenario 1) for each hour;
+    1-GPU nodes rented at $1 an hour, nothing owned."""
+    raw = tiny_instance([(0, 0, 360_000)] * len(hours), rental={"usd_per_gpu_hour": 1.0})
+    raw["scenarios"] = {"file": "scenarios.csv", "day_ahead": day_ahead}
+    path = tmp_instance(raw, [committed_profile()])
+    rows = ["scenario,period,served_model,input_tokens,input_cache_hit_tokens,output_tokens"]
+    rows += [f"{s},{t},toy,0,0,{units[s] * 360_000}" for s in (0, 1) for t, units in enumerate(hours)]
+    (path.parent / "scenarios.csv").write_text("\n".join(rows) + "\n")
+    return path
+
+
+def units(outcome) -> pd.DataFrame:
+    frame = outcome.result.tables["units"]
+    return frame[frame["role"] == "decode"].set_index("period")["units"]
+
+
+def test_one_scenario_commits_the_deterministic_plan(tmp_instance):
+    """With one scenario the commitment y = x costs nothing: the same plan as without it."""
+    plain = solve_instance(tree(tmp_instance, False, [(1, 1), (3, 3)]))
+    ahead = solve_instance(tree(tmp_instance, True, [(1, 1), (3, 3)]))
+    assert ahead.result.objective_usd == pytest.approx(plain.result.objective_usd)
+    assert units(ahead).tolist() == units(plain).tolist()
+
+
+def test_decisions_wait_for_the_branch_by_hand(tmp_instance):
+    """Hour 0: one unit in both scenarios; hour 1: one unit in scenario 0, three in scenario 1.
+    The day repeats (hour 0 follows hour 1). A unit formed in its hour serves half of it and costs
+    $1 to start.
+
+    Seeing the day: scenario 0 keeps (1, 1) units, $2; scenario 1 keeps (3, 3), formed ahead, $6
+    (forming in hour 1 would need 5 units: 5 - 0.5 x 4 = 3, $10 + $4 of starts). Expected: $4.
+
+    Not seeing it: at hour 0 the scenarios are the same, so are their units. With 1 unit then,
+    scenario 1 needs 5 at hour 1 ($6 + $4 = $10): $6 expected. With 2: scenario 0 (2, 2) $4,
+    scenario 1 (2, 4) with 2 starts, $8: $6. With 3: scenario 0 (3, 1) with 2 starts at hour 0,
+    $6; scenario 1 (3, 3), $6: $6. Waiting for the branch costs $2."""
+    seeing = solve_instance(tree(tmp_instance, False, [(1, 1), (1, 3)]))
+    waiting = solve_instance(tree(tmp_instance, True, [(1, 1), (1, 3)]))
+    assert seeing.result.objective_usd == pytest.approx(4.0)
+    assert waiting.result.objective_usd == pytest.approx(6.0)
+    x = units(waiting)
+    assert x[0] == x[2]  # hour 0 of scenario 0 and of scenario 1: identical histories, identical units
+    committed = waiting.result.tables["committed"]
+    committed = committed[committed["role"] == "decode"].set_index("period")["committed_units"]
+    assert (committed <= x.groupby(x.index % 2).min()).all()
+
+
+def test_only_rented_nodes_join_in_real_time(tmp_instance):
+    """Owned nodes at $0.5 an hour, rented at $1, scenario demand (1, 3) units in one hour: units
+    above the commitment run on rented nodes. Committing 1 owned unit and renting 2 in scenario
+    1 costs 0.5 + 0.5 x 2 x 1 = $1.5; committing 3 owned, $1.5 too: the owned fleet never serves a
+    unit the day did not commit, so the plan's real-time units fit in its rented nodes."""
+    raw = tiny_instance([(0, 0, 360_000)], owned={"usd_per_gpu_hour": 0.5}, rental={"usd_per_gpu_hour": 1.0})
+    raw["scenarios"] = {"file": "scenarios.csv", "day_ahead": True}
+    path = tmp_instance(raw, [tiny_profile()])
+    rows = ["scenario,period,served_model,input_tokens,input_cache_hit_tokens,output_tokens",
+            "0,0,toy,0,0,360000", "1,0,toy,0,0,1080000"]
+    (path.parent / "scenarios.csv").write_text("\n".join(rows) + "\n")
+    outcome = solve_instance(path)
+    assert outcome.result.objective_usd == pytest.approx(1.5)
+    x = units(outcome)
+    table = outcome.result.tables["committed"]
+    committed = int(table.loc[table["role"] == "decode", "committed_units"].iloc[0])
+    rented = outcome.result.tables["rented"].set_index("period")["rented_nodes"]
+    assert all(x[t] - committed <= rented[t] for t in (0, 1))
