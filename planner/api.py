@@ -161,15 +161,15 @@ def simulate(result_dir: str | Path, *, instance: str | Path | None = None, over
     from .studies.simulate import SimulationSettings, check_plan, simulate_plan
 
     folder = read_plan_folder(Path(result_dir))
-    if out is not None:
-        check_output_folder(Path(out), overwrite, marker="sim.json")
     data = validate_instance(_plan_instance(folder, instance), overrides)
     _check_same_instance(folder, data)
     check_plan(data, folder.allocation, str(folder.folder / "allocation.csv"))
+    traffic = _traffic(data, trace, served_model, skip_bad_rows)
+    if out is not None:  # checked (and created) once the inputs are known to be good
+        check_output_folder(Path(out), overwrite, marker="sim.json")
     settings = SimulationSettings(window_s=window_s, warmup_s=warmup_s, seed=seed, failures=failures,
                                   scenario=scenario)
-    sim = simulate_plan(data, folder.allocation, _traffic(data, trace, served_model, skip_bad_rows), settings,
-                        progress)
+    sim = simulate_plan(data, folder.allocation, traffic, settings, progress)
     sim.record = {"plan": str(folder.folder), "instance": data.source, **sim.record}
     if out is not None:
         write_simulation(Path(out), sim, f"{data.name}: the plan replayed ({sim.record['traffic']})")

@@ -217,6 +217,9 @@ def test_simulate_writes_its_files_beside_the_plan(tmp_path):
     record = json.loads((plan / "sim.json").read_text())
     toy = record["served_models"]["toy"]
     assert toy["promise"]["ttft_s"] == 3.0 and toy["ttft_attainment"] >= 0.95 and toy["ttft_promise_held"]
+    # the contract's top-level figures: every served model together (here the one)
+    assert record["slo_attainment"] == toy["slo_attainment"] and record["ttft_s"] == toy["ttft_s"]
+    assert set(record["tpot_s"]) == {"p50", "p95", "p99"}
     frame = pd.read_csv(plan / "sim.csv")
     assert frame["period"].tolist() == [0, 1] and (plan / "sim.png").stat().st_size > 0
     again = runner.invoke(main, ["simulate", str(plan)])

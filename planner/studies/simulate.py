@@ -365,37 +365,47 @@ def simulate_plan(data: PlanningData, allocation: pd.DataFrame, traffic: Traffic
         "trace_requests_after_the_horizon": outside,
         "sampling": {"window_s": window_s, "warmup_s": settings.warmup_s, "whole_periods": window_s >= period_s,
                      "dt_s": settings.dt_s, "seed": settings.seed, "failures": settings.failures},
+        **_pooled([p for m in models for p in pooled[m]]),  # every served model's requests together
         "served_models": {m: _overall(data, m, pooled[m], frame[frame["served_model"] == m]) for m in models},
     }
     return Simulation(frame, record)
 
 
-def _overall(data: PlanningData, m: str, pooled: list, rows: pd.DataFrame) -> dict[str, Any]:
-    """Horizon figures of one served model: each period's requests weighted to its volume."""
-    ttft_target, tpot_target = _promises(data, m)
-    level = data.service_levels[m]
+def _pooled(pooled: list) -> dict[str, Any]:
+    """TTFT and TPOT quantiles and the shares meeting the SLO over pooled windows (ttft, tpot,
+    ok, ttft_ok, tpot_ok, weight), each request weighted to its period's volume."""
     ttft = np.concatenate([p[0] for p in pooled]) if pooled else np.zeros(0)
     tpot = np.concatenate([p[1] for p in pooled]) if pooled else np.zeros(0)
     w_ttft = np.concatenate([np.full(len(p[0]), p[5]) for p in pooled]) if pooled else np.zeros(0)
     w_tpot = np.concatenate([np.full(len(p[1]), p[5]) for p in pooled]) if pooled else np.zeros(0)
     share = lambda k: float(np.average(np.concatenate([p[k] for p in pooled]), weights=w_ttft)) \
         if len(w_ttft) else None  # noqa: E731
-    ttft_share, tpot_share = share(3), share(4)
-    promised = level.ttft_percentile if ttft_target is not None else None
-    missing = rows.loc[rows["ttft_attainment"] < promised, "period"].tolist() if promised is not None else []
     return {
         "requests_simulated": int(len(ttft)),
         "ttft_s": {f"p{q}": _weighted_quantile(ttft, w_ttft, q / 100) for q in (50, 95, 99)},
         "tpot_s": {f"p{q}": _weighted_quantile(tpot, w_tpot, q / 100) for q in (50, 95, 99)},
         "slo_attainment": share(2),
-        "ttft_attainment": ttft_share,
-        "tpot_attainment": tpot_share,
+        "ttft_attainment": share(3),
+        "tpot_attainment": share(4),
+        "tpot_mean_s": float(np.average(tpot, weights=w_tpot)) if len(tpot) else None,
+    }
+
+
+def _overall(data: PlanningData, m: str, pooled: list, rows: pd.DataFrame) -> dict[str, Any]:
+    """Horizon figures of one served model: each period's requests weighted to its volume."""
+    ttft_target, tpot_target = _promises(data, m)
+    level = data.service_levels[m]
+    figures = _pooled(pooled)
+    ttft_share = figures["ttft_attainment"]
+    promised = level.ttft_percentile if ttft_target is not None else None
+    missing = rows.loc[rows["ttft_attainment"] < promised, "period"].tolist() if promised is not None else []
+    return {
+        **figures,
         "promise": {"ttft_s": ttft_target, "ttft_percentile": promised, "tpot_s": tpot_target,
                     "tpot_basis": "mean" if level.decode_speed_percentile is None
                     else f"p{level.decode_speed_percentile * 100:g}"},
         "ttft_promise_held": None if promised is None else bool(ttft_share is not None and ttft_share >= promised),
         "periods_below_ttft_promise": [int(p) for p in missing],
-        "tpot_mean_s": float(np.average(tpot, weights=w_tpot)) if len(tpot) else None,
         "waited_past_limit": int(rows["waited_past_limit"].sum()),
         "unfinished": int(rows["unfinished"].sum()),
         "failures": int(rows["failures"].sum()),
