@@ -9,11 +9,13 @@ so a price in USD per GPU-hour is a price per node-hour.
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from planner.api import solve_instance
 from planner.api import validate_instance as load_instance
 
-from .conftest import tiny_instance, tiny_profile
+from .conftest import tiny_instance, tiny_profile, write_instance
 
 DECODE_NODE_MTOK = 0.36  # M output tokens per decode node-hour
 PREFILL_NODE_MTOK = 3.6  # M input tokens per prefill node-hour
@@ -180,3 +182,37 @@ def test_the_rounded_lp_start_is_feasible_and_changes_no_optimum(tmp_instance):
                         rental={"usd_per_gpu_hour": 1.5})
     tiny = load_instance(tmp_instance(raw))
     assert solve(tiny, solver_options(tiny, warm_start="rounded_lp")).objective_usd == pytest.approx(9.5)
+
+
+def spot_instance(demand_tokens_per_s: float, spot_price: float | None, preemptions: float) -> tuple[dict, list]:
+    """Decode only, 1-node units of 100 tokens/s: on-demand nodes at $1 an hour, and (with a
+    spot price) spot nodes of the same GPUs preempted at `preemptions` per node-hour."""
+    raw = tiny_instance([(0, 0, round(demand_tokens_per_s * 3600))], rental={"usd_per_gpu_hour": 1.0})
+    profiles = [tiny_profile(node_type="gpu")]
+    if spot_price is not None:
+        raw["node_types"]["spot"] = {"gpus_per_node": 1, "rental": {"usd_per_gpu_hour": spot_price},
+                                     "preemptions_per_node_hour": preemptions}
+        raw["served_models"]["toy"]["deployments"]["spot"] = {"profile": "toy@spot"}
+        profiles.append(tiny_profile(node_type="spot"))
+    return raw, profiles
+
+
+def test_spot_units_serve_until_preempted_by_hand(tmp_instance):
+    """Spot nodes preempted once an hour serve (1 - e^-1) / 1 = 63.2 % of an hour on average: 250
+    tokens/s need 4 spot nodes (4 x 63.2 = 252.8) at $0.3, $1.2, against 3 on-demand nodes at $1, $3;
+    the plan takes the spot nodes."""
+    raw, profiles = spot_instance(250, 0.3, 1.0)
+    outcome = solve_instance(tmp_instance(raw, profiles))
+    assert outcome.result.objective_usd == pytest.approx(1.2)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(demand=st.floats(50, 900), price=st.floats(0.05, 1.0))
+def test_a_spot_offer_without_preemption_never_costs_more(tmp_path_factory, demand, price):
+    """Spot nodes that are never preempted, at a price at most the on-demand one: one more option,
+    so the plan never costs more than without them."""
+    without = solve_instance(write_instance(tmp_path_factory.mktemp("on-demand"),
+                                            *spot_instance(demand, None, 0.0))).result.objective_usd
+    with_spot = solve_instance(write_instance(tmp_path_factory.mktemp("spot"),
+                                              *spot_instance(demand, price, 0.0))).result.objective_usd
+    assert with_spot <= without + 1e-9

@@ -62,7 +62,7 @@ def _compile(inputs: Inputs) -> PlanningData:
     width = demand["input_tokens"].shape[1]
     points = {(m, g): _decode_point(m, g, p, spec, contexts[m], width, file) for (m, g), p in profiles.items()}
     at_full_use = {
-        key: frozen_array(arr)
+        key: frozen_array(arr * _unpreempted_share(spec, key[1], getattr(profile, key[2]).unit_nodes))
         for (m, g), profile in profiles.items()
         for key, arr in _unit_capacity_mtok(m, g, profile, spec, demand, served.index(m), points[(m, g)]).items()
     }
@@ -125,6 +125,18 @@ def _peaks(spec: Instance, table: np.ndarray | None, scenarios: int) -> dict[str
     return {m: frozen_array(np.full(periods * scenarios, spec.demand.peak_to_mean_ratio) if table is None
                             else np.tile(table[k], scenarios))
             for k, m in enumerate(spec.served_models)}
+
+
+def _unpreempted_share(spec: Instance, g: str, unit_nodes: int) -> float:
+    """The expected share of a period a unit of `unit_nodes` spot nodes of type g serves (section
+    3): preempted at rate u mu (any of its u nodes), lost for the rest of the period,
+    E[min(T, Delta)] / Delta = (1 - e^{-u mu Delta}) / (u mu Delta) with T ~ Exp(u mu); 1 when
+    mu = 0."""
+    mu = spec.node_types[g].preemptions_per_node_hour
+    if mu == 0:
+        return 1.0
+    rate = unit_nodes * mu * spec.horizon.period_hours
+    return float(-np.expm1(-rate) / rate)
 
 
 def _prefill_streams(spec: Instance, profiles: Mapping[tuple[str, str], Profile],

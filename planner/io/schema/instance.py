@@ -79,6 +79,12 @@ class NodeType(Strict):
     rental: Rental | None = described(
         "Renting this type. Absent or `null`: this type cannot be rented (rented nodes fixed at 0). A type with "
         "neither section has no nodes.", None)
+    preemptions_per_node_hour: Annotated[float, Field(ge=0, le=100)] = described(
+        "μ: spot capacity. Each node of this type is preempted at this rate and lost for the rest of the period, "
+        "and a unit with a node preempted stops: a unit of u nodes serves the expected share "
+        "(1 − e^(−u μ Δ)) / (u μ Δ) of a period (formulation.md, section 3). Give the spot price as `rental` "
+        "(typically a second node type beside the on-demand one, with the same GPUs). 0: never preempted.", 0.0,
+        unit="preemptions per node-hour")
     description: str = described("Informational.", "")
 
 
