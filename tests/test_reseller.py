@@ -30,6 +30,15 @@ def test_unit_availability_by_hand():
     assert unit_availability(failures, 2) == pytest.approx((1 - 0.1 / 1.1) ** 2)
 
 
+def test_a_unit_fault_of_its_own_by_hand():
+    """Nodes: lambda = 0.01 per hour, 10 hours down, p = 0.1 / 1.1. The unit itself: 0.5 faults an
+    hour, 0.2 hours to restart, q = 0.1 / 1.1. A 2-node unit is up with (1 - p)^2 (1 - q) =
+    (1 / 1.1)^3 = 0.7513."""
+    failures = Failures(node_failures_per_hour=0.01, repair_hours=10, unit_failures_per_hour=0.5,
+                        unit_restart_hours=0.2, availability_target=0.95)
+    assert unit_availability(failures, 2) == pytest.approx(1.1 ** -3)
+
+
 def test_binomial_redundancy_by_hand():
     """Units up with a = 0.9, target 0.95. Two needed: P(Bin(2, .9) >= 2) = 0.81,
     P(Bin(3, .9) >= 2) = 0.972: 3 units. Ten needed: P(Bin(n, .9) >= 10) is 0.349, 0.697,
@@ -66,6 +75,7 @@ def test_no_failures_and_one_scenario_equals_the_deterministic_plan(tmp_instance
 
 @pytest.mark.parametrize("field, values", [
     ("node_failures_per_hour", [0.0, 0.001, 0.01, 0.05]),
+    ("unit_failures_per_hour", [0.0, 0.01, 0.1, 0.5]),
     ("availability_target", [0.5, 0.9, 0.99, 0.999]),
 ])
 def test_more_failures_or_a_higher_target_never_give_a_smaller_fleet(tmp_path, field, values):

@@ -112,6 +112,18 @@ def test_units_fail_at_their_rate():
     assert 39.7 - 4 * 6.2 < down_at_start < 39.7 + 4 * 6.2
 
 
+def test_units_fail_as_a_whole_at_their_own_rate():
+    """No node failures; each unit faults 0.04 times an hour and restarts in 0.5 h: 2,000 units over
+    an hour see Poisson(80) faults (sd 8.9), whatever their size; at the start 0.02 / 1.02 of them
+    are down (39.2 of 2,000, sd 6.2)."""
+    rng = np.random.default_rng(5)
+    rates = FailureRates(0.0, 10.0, None, unit_failures_per_hour=0.04, unit_restart_hours=0.5)
+    events, seen = unit_outages(rng, 2000, 18, rates, 0.0, 3600.0)
+    assert 80 - 4 * 8.9 < seen < 80 + 4 * 8.9
+    down_at_start = len({unit for start, unit, _ in events if start == 0.0})
+    assert 39.2 - 4 * 6.2 < down_at_start < 39.2 + 4 * 6.2
+
+
 def test_overlapping_node_failures_take_a_unit_down_once():
     """Every node of a 3-node unit down at the start (p = 1 in the limit of a long down time): one
     outage of the unit, not three."""

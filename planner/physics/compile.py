@@ -114,7 +114,8 @@ def _compile(inputs: Inputs) -> PlanningData:
         prefill_streams=FrozenMap(_prefill_streams(spec, profiles, at_full_use)),
         requests=FrozenMap(_requests(spec, demand, inputs.prompt_lengths)),
         failure_rates=None if spec.failures is None else FailureRates(
-            spec.failures.node_failures_per_hour, spec.failures.repair_hours, spec.failures.swap_hours),
+            spec.failures.node_failures_per_hour, spec.failures.repair_hours, spec.failures.swap_hours,
+            spec.failures.unit_failures_per_hour, spec.failures.unit_restart_hours),
     )
 
 

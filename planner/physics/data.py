@@ -82,6 +82,8 @@ class FailureRates:
     node_failures_per_hour: float
     repair_hours: float
     swap_hours: float | None
+    unit_failures_per_hour: float = 0.0
+    unit_restart_hours: float = 0.25
 
 
 @dataclass(frozen=True)

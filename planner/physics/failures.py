@@ -3,7 +3,9 @@
 A node fails at rate lambda per hour and is down for d hours: the repair time, or the swap time
 when a spare node stands ready. Its steady-state down probability is p = lambda d / (1 + lambda d).
 Expert parallelism spans a whole unit, so a unit of u nodes is up only while all u are:
-a = (1 - p)^u (an 18-node decode unit is 18 times as fragile as a node).
+a = (1 - p)^u (an 18-node decode unit is 18 times as fragile as a node). A unit also fails as a whole
+(software) at rate lambda_unit for r hours, independently of its nodes: down with probability
+q = lambda_unit r / (1 + lambda_unit r), so a = (1 - p)^u (1 - q).
 Units fail independently, so k units of capacity held with probability alpha need the fewest
 n with P(Binomial(n, a) >= k) >= alpha (`min_units_for_availability`).
 Spares: failed nodes wait for repair in the spare pool's place; the pool must cover the nodes in
@@ -24,9 +26,16 @@ def node_down_probability(failures: Failures) -> float:
     return rate / (1.0 + rate)
 
 
+def unit_down_probability(failures: Failures) -> float:
+    """q = lambda_unit r / (1 + lambda_unit r): a unit down for a fault of its own (software)."""
+    rate = failures.unit_failures_per_hour * failures.unit_restart_hours
+    return rate / (1.0 + rate)
+
+
 def unit_availability(failures: Failures, unit_nodes: int) -> float:
-    """a = (1 - p)^u: a unit serves only while every one of its nodes is up."""
-    return (1.0 - node_down_probability(failures)) ** unit_nodes
+    """a = (1 - p)^u (1 - q): a unit serves only while every one of its nodes is up and it has no
+    fault of its own."""
+    return (1.0 - node_down_probability(failures)) ** unit_nodes * (1.0 - unit_down_probability(failures))
 
 
 def min_units_for_availability(needed, availability: float, target: float) -> np.ndarray:

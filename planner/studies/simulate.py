@@ -212,12 +212,15 @@ def _simulate_window(data: PlanningData, m: str, t: int, requests: WindowRequest
 
 def _expected_failures(data: PlanningData, m: str, t: int, prefill_units: Mapping[str, int],
                        decode_units: Mapping[str, int]) -> float | None:
-    """Node failures the period's serving nodes of m see on average: nodes x lambda x period hours."""
+    """Failures the period's serving units of m see on average: (nodes x lambda + units x
+    lambda_unit) x period hours."""
     if data.failure_rates is None:
         return None
     nodes = sum(n * data.unit_nodes[(m, g, "prefill")] for g, n in prefill_units.items()) + \
         sum(n * data.unit_nodes[(m, g, "decode")] for g, n in decode_units.items())
-    return nodes * data.failure_rates.node_failures_per_hour * data.period_hours
+    units = sum(prefill_units.values()) + sum(decode_units.values())
+    rates = data.failure_rates
+    return (nodes * rates.node_failures_per_hour + units * rates.unit_failures_per_hour) * data.period_hours
 
 
 def _promises(data: PlanningData, m: str) -> tuple[float | None, float | None]:

@@ -23,6 +23,13 @@ class Failures(Strict):
         "A spare node takes a failed node's place within this time (weights loaded, unit re-formed): the unit is "
         "down only for the swap, and the plan keeps a spare pool. `null`: no spares (no pool; a unit is down for "
         "`repair_hours`).", None, unit="hours")
+    unit_failures_per_hour: Annotated[float, Field(ge=0, le=10)] = described(
+        "λ_unit: a whole serving unit fails at this rate whatever its size (a software fault: a hung collective, "
+        "an engine crash) and is down for `unit_restart_hours`; its nodes stay healthy and need no spare. 0: no "
+        "such failures.", 0.0, unit="failures per unit-hour")
+    unit_restart_hours: Annotated[float, Field(gt=0, le=24 * 365)] = described(
+        "How long a unit that failed as a whole is down: its engine restarted, weights reloaded, groups re-formed.",
+        0.25, unit="hours")
     availability_target: Annotated[float, Field(ge=0, lt=1)] = described(
         "α: the probability with which each period's needed units must be up, and the quantile of nodes in "
         "repair that the spare pool covers. 0: no redundant units and no pool.", 0.999, unit="probability")
