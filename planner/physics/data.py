@@ -53,6 +53,15 @@ class DecodePoint:
     tokens_per_s_per_node_by_period: np.ndarray  # [t] the rate, capped by KV memory
     fixed_step_s: float | None = None  # tau_0 of the step-time model; None: the profile gives none
 
+    def running(self, gpus_per_node: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per period, the sequences a GPU runs and the tokens/s each user then sees: the operating
+        point's batch b, or b_mem where memory caps it, at the capped node rate / (G batch)."""
+        rate = np.asarray(self.tokens_per_s_per_node_by_period, dtype=float)
+        batch = np.full(len(rate), self.sequences_per_gpu, dtype=float)
+        if self.kv_sequences_per_gpu_limit is not None:
+            batch = np.minimum(batch, np.asarray(self.kv_sequences_per_gpu_limit, dtype=float))
+        return batch, rate / (gpus_per_node * batch)
+
 
 @dataclass(frozen=True)
 class PrefillStreams:

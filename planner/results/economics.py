@@ -115,6 +115,13 @@ def gross_margin(revenue_usd: float, cost_usd: float) -> float | None:
     return (revenue_usd - cost_usd) / revenue_usd if revenue_usd > 0 else None
 
 
+def per_period(rows: pd.DataFrame, column: str, periods: int) -> np.ndarray:
+    """A plan table's column as an array over the periods (0 where the rows have no period)."""
+    out = np.zeros(periods)
+    out[rows["period"].to_numpy()] = rows[column].to_numpy(dtype=float)
+    return out
+
+
 def capacity_mtok(data: PlanningData, allocation: pd.DataFrame) -> dict[tuple[str, str], np.ndarray]:
     """Million tokens each (served model, role) can serve per period from `allocation`'s nodes.
 
@@ -123,8 +130,7 @@ def capacity_mtok(data: PlanningData, allocation: pd.DataFrame) -> dict[tuple[st
     """
     out = {(m, r): np.zeros(data.periods) for m in data.served_models for r in ROLES}
     for (m, g, r), rows in allocation.groupby(["served_model", "node_type", "role"]):
-        nodes = np.zeros(data.periods)
-        nodes[rows["period"].to_numpy()] = rows["nodes"].to_numpy(dtype=float)
+        nodes = per_period(rows, "nodes", data.periods)
         out[(m, r)] += nodes * data.unit_capacity_mtok[(m, g, r)] / data.unit_nodes[(m, g, r)]
     return out
 

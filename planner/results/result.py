@@ -15,7 +15,7 @@ import pandas as pd
 from ..model.diagnosis import Diagnosis
 from ..model.solve import SolveResult
 from ..physics.data import PlanningData
-from .economics import Evaluation, Totals
+from .economics import Evaluation, Totals, per_period
 from .published import PublishedComparison
 from .summary import as_record
 
@@ -79,16 +79,14 @@ def _kv_peak(data: PlanningData, m: str, g: str, units: pd.DataFrame | None,
     decode = units[(units["served_model"] == m) & (units["role"] == "decode")]
     tokens_per_s = {h: np.zeros(data.periods) for h in data.deployed_types(m)}
     for h, rows in decode.groupby("node_type"):
-        x = np.zeros(data.periods)
-        x[rows["period"].to_numpy()] = rows["units"].to_numpy(dtype=float)
-        tokens_per_s[h] = x * data.unit_nodes[(m, h, "decode")] * data.decode_points[(m, h)].tokens_per_s_per_node_by_period
+        tokens_per_s[h] = (per_period(rows, "units", data.periods) * data.unit_nodes[(m, h, "decode")]
+                           * data.decode_points[(m, h)].tokens_per_s_per_node_by_period)
     capacity = sum(tokens_per_s.values())
     served = (data.role_demand_mtok(m, "decode") * served_share[(m, "decode")] * 1e6 * _peak(data, m)
               / (3600.0 * data.period_hours))
     gpus = data.node_type(g).gpus_per_node
-    rate = np.asarray(point.tokens_per_s_per_node_by_period)
-    speed = rate / (gpus * np.minimum(point.sequences_per_gpu, np.asarray(point.kv_sequences_per_gpu_limit)))
-    nodes = np.maximum(tokens_per_s[g] / rate, 1e-12)  # nodes of g decoding
+    _, speed = point.running(gpus)
+    nodes = np.maximum(tokens_per_s[g] / np.asarray(point.tokens_per_s_per_node_by_period), 1e-12)  # decoding
     with np.errstate(divide="ignore", invalid="ignore"):
         on_g = np.where(capacity > 0, served * tokens_per_s[g] / capacity, 0.0)
         per_gpu = np.where(tokens_per_s[g] > 0, on_g / speed / (nodes * gpus), 0.0)

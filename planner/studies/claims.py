@@ -21,7 +21,7 @@ import pandas as pd
 from ..io.inputs import Inputs
 from ..io.schema.published import PublishedClaim
 from .points import compile_varied, plan_varied
-from .reseller import scale_sweep
+from .reseller import daily_volume, scale_sweep
 
 DAYS_PER_MONTH = 30.0
 
@@ -40,13 +40,6 @@ def crossing_volume(sweep: pd.DataFrame, ratio: float) -> float | None:
         if y[i - 1] >= target > y[i]:
             return float(10 ** (x[i - 1] + (target - y[i - 1]) * (x[i] - x[i - 1]) / (y[i] - y[i - 1])))
     return float(10 ** x[-1])
-
-
-def _scale_for(inputs: Inputs, output_tokens_per_day: float) -> dict[str, Any]:
-    """The update that makes the instance's expected daily output demand `output_tokens_per_day`."""
-    base = compile_varied(inputs)
-    per_horizon = float(base.demand_tokens["output_tokens"].sum()) / base.scenarios / inputs.spec.demand.scale
-    return {"demand.scale": output_tokens_per_day / per_horizon * (base.horizon_hours / 24.0)}
 
 
 def _throughput_updates(inputs: Inputs, factor: float) -> dict[str, Any]:
@@ -75,7 +68,7 @@ def cost_claim(inputs: Inputs, claim: PublishedClaim, cny_per_usd: float, solver
     """The plan at the claimed volume, its month in CNY, and the throughput that would match the
     claimed machine cost (first order: cost ~ 1 / throughput; then solved again)."""
     solver = dict(solver or {})
-    scale = _scale_for(inputs, claim.output_tokens_per_day)
+    scale = daily_volume(inputs, compile_varied(inputs), claim.output_tokens_per_day)
     plan = plan_varied(inputs, scale, solver)
     month = DAYS_PER_MONTH * cny_per_usd * 24.0 / plan.data.horizon_hours  # the horizon's figures, per month
     cost, revenue = plan.totals.cost_usd.total * month, plan.totals.revenue_usd.total * month

@@ -22,7 +22,7 @@ import pandas as pd
 from ..errors import InputError
 from ..io.inputs import Inputs
 from ..physics.data import PlanningData
-from ..results.economics import Margin, Totals
+from ..results.economics import Margin, Totals, per_period
 from ..results.result import PlanResult
 from ..results.summary import as_record
 from ..units import ROLES
@@ -57,9 +57,7 @@ def _capacity_shares(data: PlanningData, m: str, r: str, units: pd.DataFrame | N
     if units is not None:
         rows = units[(units["served_model"] == m) & (units["role"] == r)]
         for g, by_type in rows.groupby("node_type"):
-            x = np.zeros(data.periods)
-            x[by_type["period"].to_numpy()] = by_type["units"].to_numpy(dtype=float)
-            capacity[g] = x * data.unit_capacity_mtok[(m, g, r)]
+            capacity[g] = per_period(by_type, "units", data.periods) * data.unit_capacity_mtok[(m, g, r)]
     total = sum(capacity.values())
     first = np.where(total > 0, 0.0, 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -106,8 +104,7 @@ def measured_availability(data: PlanningData, units: pd.DataFrame, unserved: pd.
     for (m, r), rows in units.groupby(["served_model", "role"]):
         capacity = np.zeros((draws, data.periods))
         for g, by_type in rows.groupby("node_type"):
-            planned = np.zeros(data.periods, dtype=np.int64)
-            planned[by_type["period"].to_numpy()] = by_type["units"].to_numpy()
+            planned = per_period(by_type, "units", data.periods).astype(np.int64)
             a = data.unit_availability.get((m, g, r), 1.0)
             working = rng.binomial(planned, a, size=(draws, data.periods))
             capacity += working * data.unit_capacity_mtok[(m, g, r)]
@@ -304,16 +301,22 @@ def _out_of_sample(outcome: PlanResult, seed: int, scenarios: int, draws: int, p
     )
 
 
+def daily_volume(inputs: Inputs, base: PlanningData, output_tokens_per_day: float) -> dict[str, Any]:
+    """The update that makes the instance's expected daily output demand `output_tokens_per_day`
+    (`base`: the instance compiled as loaded): demand.scale = V / B x (H / 24 h), B the expected
+    output tokens per horizon at scale 1."""
+    per_horizon = float(base.demand_tokens["output_tokens"].sum()) / base.scenarios / inputs.spec.demand.scale
+    return {"demand.scale": output_tokens_per_day / per_horizon * (base.horizon_hours / 24.0)}
+
+
 def scale_sweep(inputs: Inputs, output_tokens_per_day: Sequence[float], solver: Mapping[str, Any] | None = None, *,
                 workers: int = 1, executor_kind: str = "process", scheduler: str | None = None,
                 progress: Callable[[int, int], None] = lambda done, total: None) -> pd.DataFrame:
     """Provisioning ratio, cost per million output tokens and margin against daily volume."""
     base = compile_varied(inputs)
-    base_output = float(base.demand_tokens["output_tokens"].sum()) / base.scenarios / inputs.spec.demand.scale
     solver = shared_solver(solver, workers)
     volumes = sorted(output_tokens_per_day)
-    points = [(inputs, {"demand.scale": volume / base_output * (base.horizon_hours / 24.0)}, solver)
-              for volume in volumes]
+    points = [(inputs, daily_volume(inputs, base, volume), solver) for volume in volumes]
     with executor(executor_kind, workers, scheduler) as running:
         outcomes = run_points(running, plan_varied, points, progress)
     rows = []

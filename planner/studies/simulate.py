@@ -126,13 +126,9 @@ def _decode_pool(data: PlanningData, m: str, g: str, t: int, units: int) -> Deco
     if point.mean_tokens_per_s_per_user is None:
         raise InputError(data.source, f"served_models.{m}.slo.decode_tokens_per_s_per_user", None,
                          f"the simulation needs a per-user speed, and profile of {g} states none")
+    batch, speed = point.running(data.node_type(g).gpus_per_node)
     gpus = data.unit_nodes[(m, g, "decode")] * data.node_type(g).gpus_per_node
-    batch = point.sequences_per_gpu
-    rate = float(point.tokens_per_s_per_node_by_period[t])
-    if point.kv_sequences_per_gpu_limit is not None:
-        batch = min(batch, float(point.kv_sequences_per_gpu_limit[t]))
-    speed = rate / (data.node_type(g).gpus_per_node * batch)
-    return DecodePool(units, gpus, batch, speed, point.fixed_step_s)
+    return DecodePool(units, gpus, float(batch[t]), float(speed[t]), point.fixed_step_s)
 
 
 def _stationary_running(rng: np.random.Generator, pool: DecodePool, rate_per_s: float,
