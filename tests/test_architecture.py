@@ -239,5 +239,5 @@ def contract_options(formulation: str):
 
 
 def test_pools_are_named_in_one_place():
-    assert set(contract.POOLS) == {"cost_usd", "value_usd", "nodes_off_serving", "training_nodes",
+    assert set(contract.POOLS) == {"cost_usd", "value_usd", "nodes_off_serving", "nodes_on_hand", "training_nodes",
                                    "service_shortfalls", "demand_rows"}

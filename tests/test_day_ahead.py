@@ -85,3 +85,30 @@ def test_only_rented_nodes_join_in_real_time(tmp_instance):
     committed = int(table.loc[table["role"] == "decode", "committed_units"].iloc[0])
     rented = outcome.result.tables["rented"].set_index("period")["rented_nodes"]
     assert all(x[t] - committed <= rented[t] for t in (0, 1))
+
+
+@pytest.mark.parametrize("lead_hours, objective", [(0.0, 2.2), (1.0, 3.2)])
+def test_an_on_demand_lead_time_rents_before_the_branch(tmp_instance, lead_hours, objective):
+    """Owned nodes at $0.6 an hour, rented at $1, units formed at once; hour 0 needs 1 unit in
+    both scenarios, hour 1 needs 1 (scenario 0) or 3 (scenario 1).
+
+    No lead time: own 1 and commit (1, 1); scenario 1 rents 2 at hour 1: 2 x 0.6 + 0.5 x 2 =
+    $2.2 (owning 2, committing (1, 2), renting 1 in scenario 1: 2.4 + 0.5 = $2.9; owning 3: $3.6).
+
+    A one-hour lead: hour 1's rentals are ordered at hour 0, where the scenarios are alike, so
+    both rent the same. Own 1, rent 2 in both: 1.2 + 2 = $3.2 (own 2, rent 1 in both: $3.4; own 3:
+    $3.6; rent everything: 1 + 3 = $4). The lead time costs $1.0."""
+    raw = tiny_instance([(0, 0, 360_000)] * 2, owned={"usd_per_gpu_hour": 0.6},
+                        rental={"usd_per_gpu_hour": 1.0, "lead_hours": lead_hours})
+    raw["scenarios"] = {"file": "scenarios.csv", "day_ahead": True}
+    path = tmp_instance(raw, [tiny_profile()])
+    rows = ["scenario,period,served_model,input_tokens,input_cache_hit_tokens,output_tokens",
+            "0,0,toy,0,0,360000", "0,1,toy,0,0,360000", "1,0,toy,0,0,360000", "1,1,toy,0,0,1080000"]
+    (path.parent / "scenarios.csv").write_text("\n".join(rows) + "\n")
+    outcome = solve_instance(path)
+    assert outcome.result.objective_usd == pytest.approx(objective)
+    rented = outcome.result.tables["rented"].set_index("period")["rented_nodes"]
+    if lead_hours:
+        assert rented[1] == rented[3] == 2  # ordered before the branch: the same in both scenarios
+    else:
+        assert (rented[1], rented[3]) == (0, 2)

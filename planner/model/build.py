@@ -21,11 +21,11 @@ for _module in pkgutil.iter_modules(_families.__path__):
 #: A formulation is the ordered list of families it may add; a family that does not apply to an
 #: instance (applies(data) false) is skipped.
 FORMULATIONS: dict[str, tuple[str, ...]] = {
-    "default": ("sets", "fleet", "serving_capacity", "ttft_minimum_units", "availability", "spare_pool",
+    "default": ("sets", "fleet", "serving_capacity", "reserved_contracts", "ttft_minimum_units", "availability", "spare_pool",
                 "day_ahead", "unit_commitment", "training_jobs", "training_harvest", "switching", "node_balance",
                 "scenario_slo", "objective"),
     # Units start and stop free and at once, whatever the profiles say (the plan before issue 16).
-    "free_starts": ("sets", "fleet", "serving_capacity", "ttft_minimum_units", "availability", "spare_pool",
+    "free_starts": ("sets", "fleet", "serving_capacity", "reserved_contracts", "ttft_minimum_units", "availability", "spare_pool",
                     "day_ahead", "training_jobs", "training_harvest", "switching", "node_balance", "scenario_slo",
                     "objective"),
 }

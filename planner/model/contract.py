@@ -49,6 +49,8 @@ POOLS: Mapping[str, str] = {
     "value_usd": "a scalar expression in USD, subtracted from the objective",
     "nodes_off_serving": "a function (g, t) -> expression: nodes of the fleet held away from serving "
                          "(training, moving back, spares); the node balance counts them",
+    "nodes_on_hand": "a function (g, t) -> expression: nodes of the fleet beyond the owned F_g and rented "
+                     "R_{g,t} (reserved contracts); the node balance counts them",
     "training_nodes": "a function (g, t) -> expression: nodes in training; switching counts their moves",
     "service_shortfalls": "a pair (indexed variable, index -> period): shares in [0, 1] by which the SLO is "
                           "missed; the chance constraint caps them",

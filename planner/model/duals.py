@@ -42,14 +42,16 @@ def marginal_costs(data: PlanningData, tables: Mapping[str, pd.DataFrame], run: 
 
     - `short_run`: the plan's owned fleet, rented nodes and serving units fixed: one more token
       is served by idle capacity (0) or not at all (the unserved penalty);
-    - `fleet_fixed`: the owned fleet fixed, units and rentals free: what serving one more token
+    - `fleet_fixed`: the owned fleet (and reserved contracts) fixed, units and rentals free: what serving one more token
       costs within the plan's fleet (the hour's rent of the capacity, or 0 on idle owned nodes);
     - `long_run`: nothing fixed: the fleet grows too (a share of an owned node's whole-horizon cost).
     """
     if run not in RUNS:
         raise ValueError(f"run must be one of {RUNS}")
     owned = dict(zip(tables["owned"]["node_type"], tables["owned"]["owned_nodes"]))
-    built = build_model(data.with_owned_fleet(owned) if run != "long_run" else data)
+    reserved = {(r.node_type, r.contract, int(r.term)): int(r.reserved_nodes)
+                for r in tables["reserved"].itertuples(index=False)} if "reserved" in tables else {}
+    built = build_model(data.with_owned_fleet(owned).with_reserved_fleet(reserved) if run != "long_run" else data)
     model = built.model
     if run == "short_run":
         for row in tables["units"].itertuples(index=False):

@@ -19,7 +19,7 @@ from ..io.schema.profile import Commitment, Profile
 from ..units import PRICE_KINDS, ROLES, SECONDS_PER_HOUR, TOKENS_PER_MTOK
 from .clock import check_windows_apart, period_starts, window_share
 from .data import (CommitmentData, DecodePoint, FailureRates, NodeTypeData, Penalties, PlanningData, PrefillStreams,
-                   Requests, ServiceLevel)
+                   Requests, ReservedContract, ServiceLevel)
 from .failures import min_units_for_availability, spare_nodes, unit_availability
 from .frozen import FrozenMap, frozen_array
 from .scenarios import multipliers, scenario_demand
@@ -205,6 +205,9 @@ def _node_type_data(name: str, g: NodeType) -> NodeTypeData:
         rental_max_nodes=rental.max_nodes if rental else 0,
         ownable=owned is not None,
         description=g.description,
+        reserved=tuple(ReservedContract(c.name, c.term_hours, c.usd_per_gpu_hour * g.gpus_per_node, c.max_nodes)
+                       for c in g.reserved),
+        rental_lead_hours=rental.lead_hours if rental else 0.0,
     )
 
 

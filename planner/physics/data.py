@@ -6,6 +6,7 @@ PlanningData (tests) needs no files.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import Mapping
 
@@ -19,6 +20,16 @@ from .training import TrainingData
 
 
 @dataclass(frozen=True)
+class ReservedContract:
+    """A reserved-capacity contract of a node type (its `reserved` entry)."""
+
+    name: str
+    term_hours: float
+    usd_per_node_hour: float
+    max_nodes: int | None  # None: no limit
+
+
+@dataclass(frozen=True)
 class NodeTypeData:
     name: str
     gpus_per_node: int
@@ -29,6 +40,8 @@ class NodeTypeData:
     rental_max_nodes: int | None  # None: no limit; 0 when the type cannot be rented
     ownable: bool = True  # the instance has an `owned` section for this type
     description: str = ""
+    reserved: tuple[ReservedContract, ...] = ()
+    rental_lead_hours: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -150,6 +163,7 @@ class PlanningData:
     scenario_slo_share: float | None = None  # the chance constraint's share; None: misses only priced
     day_ahead: bool = False  # units committed the day before, the same in every scenario
     fixed_commitment: Mapping[tuple[str, str, str, int], int] = field(default_factory=FrozenMap)  # (m, g, r, hour)
+    fixed_reserved: Mapping[tuple[str, str, int], int] = field(default_factory=FrozenMap)  # (g, contract, term)
     availability_units: Mapping[tuple[str, str, str], np.ndarray] = field(default_factory=FrozenMap)
     unit_availability: Mapping[tuple[str, str, str], float] = field(default_factory=FrozenMap)  # P(unit up)
     spare_ratio: Mapping[str, float] = field(default_factory=FrozenMap)
@@ -204,6 +218,20 @@ class PlanningData:
         types = tuple(replace(g, owned_min_nodes=int(owned[g.name]), owned_max_nodes=int(owned[g.name]))
                       if g.ownable and g.name in owned else g for g in self.node_types)
         return replace(self, node_types=types)
+
+    def with_reserved_fleet(self, reserved: Mapping[tuple[str, str, int], int]) -> "PlanningData":
+        """The same problem with the nodes on every reserved contract's terms fixed (a plan's)."""
+        return replace(self, fixed_reserved=FrozenMap({key: int(v) for key, v in reserved.items()}))
+
+    def term_hours_in_horizon(self, term_hours: float) -> list[float]:
+        """The hours of each term of a contract inside the horizon (of one scenario): the horizon
+        cut into terms from its start, the last one cut short by the horizon's end."""
+        terms = max(1, math.ceil(self.horizon_hours / term_hours - 1e-9))
+        return [min(term_hours, self.horizon_hours - k * term_hours) for k in range(terms)]
+
+    def term_of_period(self, t: int, term_hours: float) -> int:
+        """The term (from the horizon's start) that period t (of any scenario) falls in."""
+        return int(math.floor((t % self.horizon_periods) * self.period_hours / term_hours + 1e-9))
 
     def with_commitment(self, committed: Mapping[tuple[str, str, str, int], int]) -> "PlanningData":
         """The same problem with the day-ahead commitment fixed (a plan's, to be tried on other

@@ -87,7 +87,8 @@ def fleet_line(result: PlanResult) -> str:
     fleet = result.totals.fleet
     owned = ", ".join(f"{g} {n:g}" for g, n in fleet.owned.items() if n) or "none"
     rented = ", ".join(f"{g} {n:g}" for g, n in fleet.rented_peak.items() if n) or "none"
-    return f"fleet: owned {owned}; rented at peak {rented}"
+    reserved = ", ".join(f"{g} {n:g}" for g, n in fleet.reserved_peak.items() if n)
+    return f"fleet: owned {owned}; " + (f"reserved at peak {reserved}; " if reserved else "") + f"rented at peak {rented}"
 
 
 def printed_summary(result: PlanResult) -> str:

@@ -7,7 +7,7 @@ every study are measured by the same code; `revenue_usd` is the one place tokens
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import numpy as np
@@ -39,6 +39,7 @@ class FleetFigures:
     owned: dict[str, int | float]
     rented_peak: dict[str, int | float]
     peak_total: int | float
+    reserved_peak: dict[str, int | float] = field(default_factory=dict)  # types with reserved contracts
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class CostFigures:
     owned: float
     rental: float
     per_million_output_tokens: float | None
+    reserved: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -155,13 +157,15 @@ def revenue_usd(data: PlanningData, served_share: Mapping[tuple[str, str], np.nd
 
 def evaluate(data: PlanningData, allocation: pd.DataFrame, owned: pd.Series, rented: pd.DataFrame,
              training: Mapping[str, pd.DataFrame] | None = None,
-             rental_prices: Mapping[str, float] | None = None) -> Evaluation:
+             rental_prices: Mapping[str, float] | None = None, reserved: pd.DataFrame | None = None) -> Evaluation:
     """Score a schedule.
 
     allocation: rows (served_model, node_type, role, period, nodes); owned: nodes per node type
     for the horizon; rented: rows (node_type, period, rented_nodes). Cost per period is
-    owned x a_g x Delta + rented x b_g x Delta; revenue counts served tokens only. `training`
-    (optional): the training families' tables (training, moves, and jobs or harvest).
+    owned x a_g x Delta + rented x b_g x Delta (+ reserved x c_{g,c} x Delta); revenue counts
+    served tokens only. `training` (optional): the training families' tables (training, moves,
+    and jobs or harvest); `reserved` (optional): the reserved_contracts table (node_type,
+    contract, term, reserved_nodes, usd_per_node_hour).
     """
     T, hours = data.periods, data.period_hours
     capacity = capacity_mtok(data, allocation)
@@ -181,6 +185,7 @@ def evaluate(data: PlanningData, allocation: pd.DataFrame, owned: pd.Series, ren
     rental_price = rented["node_type"].map(prices)
     rental_cost = np.zeros(T)
     np.add.at(rental_cost, rented["period"].to_numpy(), (rented["rented_nodes"] * rental_price * hours).to_numpy())
+    reserved_nodes, reserved_cost = reserved_per_period(data, reserved)
 
     def role_total(values: dict[tuple[str, str], np.ndarray], role: str) -> np.ndarray:
         return sum(values[(m, role)] for m in data.served_models) * TOKENS_PER_MTOK
@@ -197,22 +202,46 @@ def evaluate(data: PlanningData, allocation: pd.DataFrame, owned: pd.Series, ren
         "prefill_nodes": role_nodes["prefill"],
         "decode_nodes": role_nodes["decode"],
         "training_nodes": training_nodes,
-        "idle_nodes": owned_nodes + rented_nodes - serving - training_nodes,
+        "idle_nodes": owned_nodes + reserved_nodes + rented_nodes - serving - training_nodes,
         "serving_nodes": serving,
         "owned_nodes": owned_nodes,
         "rented_nodes": rented_nodes,
+        **({"reserved_nodes": reserved_nodes} if reserved is not None else {}),
         "input_tokens": role_total(demand, "prefill"),
         "output_tokens": role_total(demand, "decode"),
         "input_capacity_tokens": role_total(capacity, "prefill"),
         "output_capacity_tokens": role_total(capacity, "decode"),
         "unserved_input_tokens": role_total({k: demand[k] - served[k] for k in demand}, "prefill"),
         "unserved_output_tokens": role_total({k: demand[k] - served[k] for k in demand}, "decode"),
-        "cost_usd": owned_cost + rental_cost,
+        "cost_usd": owned_cost + reserved_cost + rental_cost,
         "revenue_usd": revenue.sum(axis=0),
     })
     totals = _totals(data, schedule, owned, rented, revenue,
-                     training_totals(data, schedule, training) if training else None)
+                     training_totals(data, schedule, training) if training else None, reserved)
     return Evaluation(schedule=schedule, served_share=share, totals=totals)
+
+
+def reserved_per_period(data: PlanningData, reserved: pd.DataFrame | None,
+                        node_type: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per period (of every scenario), the reserved nodes on hand (of one node type, or all) and
+    what they cost: each contract's nodes of the term the period falls in, at its price for the
+    period's hours."""
+    nodes, cost = np.zeros(data.periods), np.zeros(data.periods)
+    if reserved is None:
+        return nodes, cost
+    for row in reserved.itertuples(index=False):
+        if node_type is not None and row.node_type != node_type:
+            continue
+        term = next(c.term_hours for c in data.node_type(row.node_type).reserved if c.name == row.contract)
+        inside = np.array([data.term_of_period(t, term) == row.term for t in range(data.periods)])
+        nodes += inside * row.reserved_nodes
+        cost += inside * row.reserved_nodes * row.usd_per_node_hour * data.period_hours
+    return nodes, cost
+
+
+def fleet_nodes_per_period(schedule: pd.DataFrame) -> pd.Series:
+    """Owned, reserved and rented nodes of each period of a schedule."""
+    return schedule["owned_nodes"] + schedule["rented_nodes"] + schedule.get("reserved_nodes", 0)
 
 
 def training_totals(data: PlanningData, schedule: pd.DataFrame, training: Mapping[str, pd.DataFrame]) -> TrainingFigures:
@@ -220,7 +249,7 @@ def training_totals(data: PlanningData, schedule: pd.DataFrame, training: Mappin
     harvested node-hours at theirs less the share phi of each window's first period lost to moving."""
     hours = data.period_hours
     node_hours = float(schedule["training_nodes"].sum() * hours)
-    fleet_hours = float((schedule["owned_nodes"] + schedule["rented_nodes"]).sum() * hours)
+    fleet_hours = float(fleet_nodes_per_period(schedule).sum() * hours)
     jobs, harvest = training.get("jobs"), training.get("harvest")
     price = {g: h.usd_per_node_hour for g, h in data.training.harvest.items()}
     harvest_value = 0.0 if harvest is None else float(sum(
@@ -245,7 +274,7 @@ def training_totals(data: PlanningData, schedule: pd.DataFrame, training: Mappin
 
 
 def _totals(data: PlanningData, s: pd.DataFrame, owned: pd.Series, rented: pd.DataFrame,
-            revenue: np.ndarray, training: TrainingFigures | None) -> Totals:
+            revenue: np.ndarray, training: TrainingFigures | None, reserved: pd.DataFrame | None = None) -> Totals:
     """Totals over the horizon; with S scenarios, sums are divided by S (expectations) and the
     peaks are over every scenario."""
     per = 1.0 / data.scenarios
@@ -255,6 +284,11 @@ def _totals(data: PlanningData, s: pd.DataFrame, owned: pd.Series, rented: pd.Da
     owned_cost = float(sum(owned.get(g.name, 0) * g.owned_usd_per_node_hour for g in data.node_types)
                        * data.horizon_hours)
     peak_rented = rented.groupby("node_type")["rented_nodes"].max() if len(rented) else pd.Series(dtype=float)
+    reserved_cost = 0.0 if reserved is None else float(
+        (reserved["reserved_nodes"] * reserved["usd_per_node_hour"] * reserved["hours_in_horizon"]).sum())
+    reserved_peak = ({} if reserved is None else
+                     {g: _number(reserved_per_period(data, reserved, g)[0].max()) for g in reserved["node_type"].unique()})
+    fleet = fleet_nodes_per_period(s)
     return Totals(
         nodes=NodeFigures(
             mean=float(s["serving_nodes"].mean()),
@@ -263,19 +297,21 @@ def _totals(data: PlanningData, s: pd.DataFrame, owned: pd.Series, rented: pd.Da
             mean_decode=float(s["decode_nodes"].mean()),
             mean_training=float(s["training_nodes"].mean()),
             mean_idle=float(s["idle_nodes"].mean()),
-            mean_fleet=float((s["owned_nodes"] + s["rented_nodes"]).mean()),
+            mean_fleet=float(fleet.mean()),
             node_hours=float(s["serving_nodes"].sum() * data.period_hours) * per,
         ),
         fleet=FleetFigures(
             owned={g.name: _number(owned.get(g.name, 0)) for g in data.node_types},
             rented_peak={g.name: _number(peak_rented.get(g.name, 0)) for g in data.node_types},
-            peak_total=_number((s["owned_nodes"] + s["rented_nodes"]).max()),
+            peak_total=_number(fleet.max()),
+            reserved_peak=reserved_peak,
         ),
         cost_usd=CostFigures(
             total=cost,
             owned=owned_cost,
-            rental=cost - owned_cost,
+            rental=cost - owned_cost - reserved_cost,
             per_million_output_tokens=cost / served_output_mtok if served_output_mtok > 0 else None,
+            reserved=reserved_cost,
         ),
         revenue_usd=RevenueFigures(
             total=income,
@@ -308,7 +344,7 @@ def evaluate_plan(data: PlanningData, tables: Mapping[str, pd.DataFrame]) -> Eva
     """Score a solved plan (the families' tables: units, owned, rented, and training's when it trains)."""
     owned = tables["owned"].set_index("node_type")["owned_nodes"]
     training = {k: tables[k] for k in TRAINING_TABLES if k in tables} if "training" in tables else None
-    return evaluate(data, tables["units"], owned, tables["rented"], training)
+    return evaluate(data, tables["units"], owned, tables["rented"], training, reserved=tables.get("reserved"))
 
 
 def published_allocation(data: PlanningData, role_nodes: dict[str, np.ndarray]) -> dict[str, Any]:

@@ -21,7 +21,7 @@ import pandas as pd
 from ..io.inputs import Inputs
 from ..io.schema.published import PublishedClaim
 from .points import compile_varied, plan_varied
-from .reseller import daily_volume, scale_sweep
+from .reseller import daily_volume, fleet_nodes, scale_sweep
 
 DAYS_PER_MONTH = 30.0
 
@@ -83,7 +83,7 @@ def cost_claim(inputs: Inputs, claim: PublishedClaim, cny_per_usd: float, solver
         "cny_per_usd": cny_per_usd,
         "claimed": {"monthly_machine_cost_cny": claim.monthly_machine_cost_cny,
                     "monthly_revenue_cny": claim.monthly_revenue_cny},
-        "planner": {"status": plan.result.status, "leased_fleet": float(sum(plan.totals.fleet.owned.values())),
+        "planner": {"status": plan.result.status, "leased_fleet": fleet_nodes(plan.totals),
                     "monthly_machine_cost_cny": cost, "monthly_revenue_cny": revenue,
                     "monthly_output_revenue_cny": output_only,
                     "usd_per_million_output_tokens": plan.totals.cost_usd.per_million_output_tokens},

@@ -65,7 +65,27 @@ def _capacity_shares(data: PlanningData, m: str, r: str, units: pd.DataFrame | N
 
 
 def fleet_nodes(totals: Totals) -> float:
-    return float(sum(totals.fleet.owned.values()))
+    """The fleet held for the whole day: owned (leased) nodes and nodes on reserved contracts."""
+    return float(sum(totals.fleet.owned.values()) + sum(totals.fleet.reserved_peak.values()))
+
+
+@dataclass(frozen=True)
+class FirstStage:
+    """What a plan decides before the day: its owned fleet and the nodes on each reserved term."""
+
+    owned: Mapping[str, int]
+    reserved: Mapping[tuple[str, str, int], int]
+
+    @classmethod
+    def of(cls, plan: PlanResult) -> "FirstStage":
+        table = plan.result.tables.get("reserved")
+        reserved = {} if table is None else {(r.node_type, r.contract, int(r.term)): int(r.reserved_nodes)
+                                             for r in table.itertuples()}
+        return cls(dict(plan.totals.fleet.owned), reserved)
+
+    def fixed_in(self, data: PlanningData) -> PlanningData:
+        """`data` with this fleet fixed."""
+        return data.with_owned_fleet(self.owned).with_reserved_fleet(self.reserved)
 
 
 @dataclass(frozen=True)
@@ -239,11 +259,11 @@ def study(inputs: Inputs, solver: Mapping[str, Any] | None = None, *, oos_seed: 
         if stochastic.totals is None:
             return ResellerStudy(stochastic, status=stochastic.result.status, scenarios=data.scenarios)
         done[0] = 3
-        mean_fleet = mean.totals.fleet.owned
+        mean_fleet = FirstStage.of(mean)
         mean_on_scenarios, eev_priced, outside = run_points(running, call, [
-            (plan_data, data.with_owned_fleet(mean_fleet), solver),
-            (plan_data, priced.with_owned_fleet(mean_fleet), solver),
-            (_plan_out_of_sample, inputs, fresh, stochastic.totals.fleet.owned, _commitment(stochastic), solver)],
+            (plan_data, mean_fleet.fixed_in(data), solver),
+            (plan_data, mean_fleet.fixed_in(priced), solver),
+            (_plan_out_of_sample, inputs, fresh, FirstStage.of(stochastic), _commitment(stochastic), solver)],
             step)
     rp, eev = rp_priced.result.objective_usd, eev_priced.result.objective_usd
     totals = stochastic.totals
@@ -276,11 +296,12 @@ def _commitment(plan: PlanResult) -> dict[tuple[str, str, str, int], int]:
     return {(r.served_model, r.node_type, r.role, int(r.period)): int(r.committed_units) for r in table.itertuples()}
 
 
-def _plan_out_of_sample(inputs: Inputs, fresh: Mapping[str, Any], owned: Mapping[str, int],
+def _plan_out_of_sample(inputs: Inputs, fresh: Mapping[str, Any], fleet: FirstStage,
                         committed: Mapping[tuple[str, str, str, int], int], solver: Mapping[str, Any]) -> PlanResult:
-    """The stochastic plan's fleet and day-ahead commitment on fresh scenarios (a worker:
-    compiles them itself); the fresh scenarios' real-time decisions are re-planned."""
-    return plan_data(compile_varied(inputs, fresh).with_owned_fleet(owned).with_commitment(committed), solver)
+    """The stochastic plan's fleet (owned and reserved) and day-ahead commitment on fresh
+    scenarios (a worker: compiles them itself); the fresh scenarios' real-time decisions are
+    re-planned."""
+    return plan_data(fleet.fixed_in(compile_varied(inputs, fresh)).with_commitment(committed), solver)
 
 
 def _out_of_sample(outcome: PlanResult, seed: int, scenarios: int, draws: int, promised: float | None) -> OutOfSample:

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from ..validation import Strict, iso_with_offset, known_time_zone
-from .common import ClockWindow, Count, Name, NonNegative, Positive, Prices, described
+from .common import ClockWindow, Count, Name, NonNegative, Positive, Prices, Sourced, described
 from .failures import Failures
 from .margins import MarginAssumptions
 from .scenarios import Scenarios
@@ -66,6 +66,28 @@ class Rental(Strict):
         "rented.", unit="USD per GPU-hour")
     max_nodes: Count | None = described(
         "Upper bound on rented nodes in each period; missing or `null`: no limit.", None, unit="nodes")
+    lead_hours: Annotated[float, Field(ge=0, le=24 * 31)] = described(
+        "L_g, the on-demand lead time: a node rented for a period is ordered this long before, knowing the demand "
+        "up to the period it is ordered in, as a node without lead time knows its own period's (read with "
+        "`scenarios.day_ahead`: scenarios alike up to then rent the same; formulation.md, section 4b). The start-up in which weights load "
+        "and a unit forms is the profile's `commitment.start_minutes`, on top. 0: ordered at once.", 0.0,
+        unit="hours")
+
+
+class Reserved(Sourced):
+    """A reserved-capacity contract: nodes committed for a term at a discounted hourly price."""
+
+    name: Name = described("Label of the contract in results (`month`, `year-1`...).")
+    term_hours: Annotated[float, Field(gt=0, le=10 * 8784)] = described(
+        "τ_c, the term: nodes on the contract are held, and paid every hour, for this long (720 = a 30-day month, "
+        "8,760 = a year). The horizon is cut into terms from its start; each term's count is its own decision. A "
+        "term longer than the horizon is one decision, charged for the horizon's hours only: the horizon stands "
+        "for the whole term (formulation.md, section 4c).", unit="hours")
+    usd_per_gpu_hour: NonNegative = described(
+        "c_{g,c} = `gpus_per_node` × this, in USD per node-hour, paid every hour of the term, used or not.",
+        unit="USD per GPU-hour")
+    max_nodes: Count | None = described(
+        "Upper bound on the nodes of this contract in each term; missing or `null`: no limit.", None, unit="nodes")
 
 
 class NodeType(Strict):
@@ -79,6 +101,9 @@ class NodeType(Strict):
     rental: Rental | None = described(
         "Renting this type. Absent or `null`: this type cannot be rented (rented nodes fixed at 0). A type with "
         "neither section has no nodes.", None)
+    reserved: list[Reserved] = described(
+        "Reserved-capacity contracts beside `owned` and `rental` (the family `reserved_contracts`): each a term, a "
+        "price and a limit; the solver chooses how many nodes to put on each. Names must differ.", [])
     preemptions_per_node_hour: Annotated[float, Field(ge=0, le=100)] = described(
         "μ: spot capacity. Each node of this type is preempted at this rate and lost for the rest of the period, "
         "and a unit with a node preempted stops: a unit of u nodes serves the expected share "
@@ -86,6 +111,15 @@ class NodeType(Strict):
         "(typically a second node type beside the on-demand one, with the same GPUs). 0: never preempted.", 0.0,
         unit="preemptions per node-hour")
     description: str = described("Informational.", "")
+
+    @field_validator("reserved")
+    @classmethod
+    def _distinct_contracts(cls, value: list[Reserved]) -> list[Reserved]:
+        names = [c.name for c in value]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"contract names must differ; given twice: {', '.join(twice)}")
+        return value
 
 
 class PriceWindow(ClockWindow):

@@ -32,7 +32,7 @@ def _start(model: pyo.ConcreteModel):
 @family(applies=_commits_day_ahead,
         needs=("serving_units", "rented_nodes", "UNIT_KINDS", "NODE_TYPES", "PERIODS"),
         provides=("BASE_PERIODS", "committed_units", "day_ahead_floor", "real_time_on_demand", "SHARED_HISTORIES",
-                  "non_anticipative_units", "non_anticipative_rentals"),
+                  "non_anticipative_units", "SHARED_RENTAL_HISTORIES", "non_anticipative_rentals"),
         tables=("committed",), exports=_exports, start=_start)
 def add_day_ahead(model: pyo.ConcreteModel, data: PlanningData, pools: Pools) -> None:
     """With `scenarios.day_ahead`: the hours of the day are `BASE_PERIODS` = {0, ..., T-1}; period
@@ -64,7 +64,12 @@ def add_day_ahead(model: pyo.ConcreteModel, data: PlanningData, pools: Pools) ->
     (`SHARED_HISTORIES`: the pairs (t, t') of such periods, `shared_histories`):
 
         non_anticipative_units:    x_{m,g,r,t} = x_{m,g,r,t'}
-        non_anticipative_rentals:  R_{g,t} = R_{g,t'}
+        non_anticipative_rentals:  R_{g,t} = R_{g,t'}      over the pairs alike in hours 0..tau - L_g
+
+    An on-demand node is ordered L_g periods ahead (`rental.lead_hours` rounded up to periods,
+    `SHARED_RENTAL_HISTORIES`): R_{g,t} can only depend on the demand of hours 0..tau - L_g, so
+    two scenarios alike up to then rent the same; for tau < L_g every scenario rents the same
+    (ordered the day before). L_g = 0 is the pairs above.
 
     Scenarios drawn independently hour by hour share no history, and then only the day-ahead
     commitment binds; a scenario file written as a tree (scenarios equal up to a branching hour)
@@ -104,15 +109,23 @@ def add_day_ahead(model: pyo.ConcreteModel, data: PlanningData, pools: Pools) ->
     model.non_anticipative_units = pyo.Constraint(
         model.UNIT_KINDS, model.SHARED_HISTORIES,
         rule=lambda mdl, m, g, r, i: mdl.serving_units[m, g, r, same[i][0]] == mdl.serving_units[m, g, r, same[i][1]])
+    ordered = [(g, t, u) for g in model.NODE_TYPES for t, u in shared_histories(data, lead_periods(data, g))]
+    model.SHARED_RENTAL_HISTORIES = pyo.Set(initialize=range(len(ordered)), ordered=True)
     model.non_anticipative_rentals = pyo.Constraint(
-        model.NODE_TYPES, model.SHARED_HISTORIES,
-        rule=lambda mdl, g, i: mdl.rented_nodes[g, same[i][0]] == mdl.rented_nodes[g, same[i][1]])
+        model.SHARED_RENTAL_HISTORIES,
+        rule=lambda mdl, i: mdl.rented_nodes[ordered[i][0], ordered[i][1]] == mdl.rented_nodes[ordered[i][0], ordered[i][2]])
 
 
-def shared_histories(data: PlanningData) -> list[tuple[int, int]]:
+def lead_periods(data: PlanningData, g: str) -> int:
+    """L_g in periods: the on-demand lead time of node type g, rounded up to whole periods."""
+    return int(np.ceil(data.node_type(g).rental_lead_hours / data.period_hours - 1e-9))
+
+
+def shared_histories(data: PlanningData, lead: int = 0) -> list[tuple[int, int]]:
     """Pairs (t, t') of extensive-form periods of the same hour tau in two scenarios whose demand
-    (every token column of every served model) is the same in hours 0..tau: each period paired
-    with the first scenario of its group."""
+    (every token column of every served model) is the same in hours 0..tau - lead (every pair of
+    scenarios when tau - lead < 0: decided before the day): each period paired with the first
+    scenario of its group."""
     periods = data.periods // data.scenarios
     columns = np.concatenate([np.asarray(v) for v in data.demand_tokens.values()])  # [columns x models, S*T]
     by_scenario = columns.reshape(columns.shape[0], data.scenarios, periods)
@@ -120,7 +133,7 @@ def shared_histories(data: PlanningData) -> list[tuple[int, int]]:
     for tau in range(periods):
         first: dict[bytes, int] = {}
         for s in range(data.scenarios):
-            key = np.ascontiguousarray(by_scenario[:, s, : tau + 1]).tobytes()
+            key = np.ascontiguousarray(by_scenario[:, s, : max(tau + 1 - lead, 0)]).tobytes()
             if key in first:
                 pairs.append((first[key] * periods + tau, s * periods + tau))
             else:

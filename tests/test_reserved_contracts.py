@@ -1,0 +1,56 @@
+"""Reserved contracts (family reserved_contracts): terms, prices and limits, by hand."""
+
+from __future__ import annotations
+
+import pytest
+
+from planner.api import solve_instance
+
+from .conftest import tiny_instance
+
+
+def contracts(short_max: int | None = None) -> list[dict]:
+    """A 2-hour term at $1.2 a node-hour and an 8-hour one (longer than the 4-hour horizon: one
+    term, charged for the horizon's 4 hours) at $1.0."""
+    return [{"name": "short", "term_hours": 2, "usd_per_gpu_hour": 1.2, "max_nodes": short_max, "assumption": True},
+            {"name": "long", "term_hours": 8, "usd_per_gpu_hour": 1.0, "assumption": True}]
+
+
+@pytest.mark.parametrize("short_max, long_nodes, short_nodes, cost", [
+    # node 1, needed 4 h: long $4 < short 2 x 2.4 < rent $10; nodes 2 and 3, needed in hours 0-1:
+    # short $2.4 < long $4 < rent $5.
+    (None, 1, [2, 0], 1 * 4.0 + 2 * 2.4),
+    # one short node at most: node 3 takes the long term ($4 < rent $5).
+    (1, 2, [1, 0], 2 * 4.0 + 1 * 2.4),
+])
+def test_terms_follow_the_demand_by_hand(tmp_instance, short_max, long_nodes, short_nodes, cost):
+    """Four hours needing 3, 3, 1, 1 decode nodes (2.9, 2.9, 0.9, 0.9 nodes of work); nodes rent
+    at $2.5 an hour, nothing owned. The short contract's term 0 covers hours 0-1 and term 1 hours
+    2-3; a node on it costs 2 x 1.2 = $2.4 a term. The long contract covers all four hours at
+    4 x 1.0 = $4. Each case's comment gives the optimum."""
+    raw = tiny_instance([(0, 0, round(u * 360_000)) for u in (2.9, 2.9, 0.9, 0.9)],
+                        rental={"usd_per_gpu_hour": 2.5})
+    raw["node_types"]["gpu"]["reserved"] = contracts(short_max)
+    outcome = solve_instance(tmp_instance(raw))
+    assert outcome.result.objective_usd == pytest.approx(cost)
+    table = outcome.result.tables["reserved"].set_index(["contract", "term"])["reserved_nodes"]
+    assert table["long", 0] == long_nodes
+    assert [table["short", 0], table["short", 1]] == short_nodes
+    summary = outcome.summary
+    assert summary["cost_usd"]["reserved"] == pytest.approx(cost)
+    assert summary["cost_usd"]["rental"] == pytest.approx(0.0)
+    assert summary["reserved"] == {"gpu": {"short": short_nodes, "long": [long_nodes]}}
+    assert summary["fleet"]["reserved_peak"] == {"gpu": long_nodes + short_nodes[0]}
+    schedule = outcome.plan.schedule
+    assert schedule["reserved_nodes"].tolist() == [long_nodes + short_nodes[0]] * 2 + [long_nodes + short_nodes[1]] * 2
+    assert (schedule["idle_nodes"] >= 0).all()
+
+
+def test_contract_names_must_differ(tmp_instance):
+    raw = tiny_instance([(0, 0, 360_000)], rental={"usd_per_gpu_hour": 1.0})
+    raw["node_types"]["gpu"]["reserved"] = [contracts()[0], contracts()[0]]
+    path = tmp_instance(raw)
+    from planner.api import validate_instance
+    from planner.errors import InputError
+    with pytest.raises(InputError, match="given twice: short"):
+        validate_instance(path)
