@@ -20,7 +20,7 @@ from ..units import PRICE_KINDS, ROLES, SECONDS_PER_HOUR, TOKENS_PER_MTOK
 from .clock import check_windows_apart, period_starts, window_share
 from .data import (CommitmentData, DecodePoint, FailureRates, NodeTypeData, Penalties, PlanningData, PrefillStreams,
                    Requests, ReservedContract, ServiceLevel)
-from .failures import min_units_for_availability, spare_nodes, unit_availability
+from .failures import min_units_for_failures, spare_nodes, unit_availability
 from .frozen import FrozenMap, frozen_array
 from .scenarios import multipliers, scenario_demand
 from .slo import (kv_sequences_per_gpu, memory_capped_tokens_per_s, min_units_for_ttft, prompt_shape,
@@ -115,7 +115,8 @@ def _compile(inputs: Inputs) -> PlanningData:
         requests=FrozenMap(_requests(spec, demand, inputs.prompt_lengths)),
         failure_rates=None if spec.failures is None else FailureRates(
             spec.failures.node_failures_per_hour, spec.failures.repair_hours, spec.failures.swap_hours,
-            spec.failures.unit_failures_per_hour, spec.failures.unit_restart_hours),
+            spec.failures.unit_failures_per_hour, spec.failures.unit_restart_hours, spec.failures.rack_nodes,
+            spec.failures.rack_failures_per_hour, spec.failures.rack_repair_hours),
     )
 
 
@@ -248,8 +249,7 @@ def _availability_units(spec: Instance, unit_nodes: Mapping[tuple[str, str, str]
     out = {}
     for (m, g, r), unit in unit_nodes.items():
         needed = _needed_units(demand_mtok[(m, r)], capacity[(m, g, r)])
-        a = unit_availability(spec.failures, unit)
-        out[(m, g, r)] = frozen_array(min_units_for_availability(needed, a, spec.failures.availability_target))
+        out[(m, g, r)] = frozen_array(min_units_for_failures(spec.failures, unit, needed))
     return out
 
 

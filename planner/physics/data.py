@@ -106,6 +106,9 @@ class FailureRates:
     swap_hours: float | None
     unit_failures_per_hour: float = 0.0
     unit_restart_hours: float = 0.25
+    rack_nodes: int = 1
+    rack_failures_per_hour: float = 0.0
+    rack_repair_hours: float = 4.0
 
 
 @dataclass(frozen=True)

@@ -114,23 +114,62 @@ def provisioning(data: PlanningData, totals: Totals, units: pd.DataFrame | None 
     )
 
 
+@dataclass(frozen=True)
+class SimulatedAvailability:
+    """What the fleet simulation measured (`measured_availability`)."""
+
+    availability: float  # share of (draw, scenario, instant) with every role's served demand covered
+    swaps_refused_per_day: float  # failures that found the spare pool empty, per simulated day
+    days: int  # simulated days (draws x scenarios)
+
+
 def measured_availability(data: PlanningData, units: pd.DataFrame, unserved: pd.DataFrame, draws: int,
-                          seed: int) -> float:
-    """Share of (scenario, hour) in which every role of every model keeps the units its served
-    demand needs, with each planned unit up with probability a = (1 - p)^u (simulated)."""
+                          seed: int, samples_per_period: int = 12) -> SimulatedAvailability:
+    """Simulate `draws` days of failures on every scenario's plan (studies/simulation/fleet_outages:
+    node, unit and rack failures, swaps while the plan's spare pool lasts) and measure the share of
+    instants (`samples_per_period` a period) at which every role of every served model keeps the
+    capacity its served demand needs. Not the formula that sized the plan: the failures happen."""
+    from .simulation.fleet_outages import lay_out, simulate_day, units_up
+
+    rates = data.failure_rates
+    periods = data.horizon_periods
+    instants = (np.arange(periods * samples_per_period) + 0.5) * data.period_hours / samples_per_period
+    period_of = np.minimum((instants // data.period_hours).astype(int), periods - 1)
+    counts = {key: per_period(rows, "units", data.periods).astype(np.int64)
+              for key, rows in units.groupby(["served_model", "node_type", "role"])}
+    kinds = {g: [(m, r) for (m, gg, r) in counts if gg == g] for g in data.node_type_names}
+    roles = sorted({(m, r) for (m, _, r) in counts})
+    missed = {key: per_period(rows, "unserved_share", data.periods) for key, rows in unserved.groupby(["served_model", "role"])}
+    served = {(m, r): data.role_demand_mtok(m, r) * (1 - missed.get((m, r), 0.0)) for (m, r) in roles}
     rng = np.random.default_rng(seed)
-    ok = np.ones((draws, data.periods), dtype=bool)
-    share = unserved.set_index(["served_model", "role", "period"])["unserved_share"].sort_index()
-    for (m, r), rows in units.groupby(["served_model", "role"]):
-        capacity = np.zeros((draws, data.periods))
-        for g, by_type in rows.groupby("node_type"):
-            planned = per_period(by_type, "units", data.periods).astype(np.int64)
-            a = data.unit_availability.get((m, g, r), 1.0)
-            working = rng.binomial(planned, a, size=(draws, data.periods))
-            capacity += working * data.unit_capacity_mtok[(m, g, r)]
-        served = data.role_demand_mtok(m, r) * (1 - share.loc[m, r].reindex(range(data.periods)).fillna(0).to_numpy())
-        ok &= capacity >= served - 1e-9
-    return float(ok.mean())
+    ok = refused = 0.0
+    for s in range(data.scenarios):
+        block = slice(s * periods, (s + 1) * periods)
+        setup = {}
+        for g, on_g in kinds.items():
+            serving = np.array([counts.get((m, g, r), np.zeros(data.periods, np.int64))[block] for m, r in on_g])
+            if not serving.size or not serving.any():
+                continue
+            sizes = [data.unit_nodes[(m, g, r)] for m, r in on_g]
+            nodes = (serving * np.array(sizes)[:, None]).sum(axis=0)
+            spares = np.ceil(data.spare_ratio.get(g, 0.0) * nodes - 1e-9)
+            rack = rates.rack_nodes if rates is not None else 1
+            setup[g] = (lay_out(sizes, serving.max(axis=1).tolist(), rack), serving, spares, on_g)
+        for _ in range(draws):
+            capacity = {key: np.zeros(len(instants)) for key in roles}
+            for g, (layout, serving, spares, on_g) in setup.items():
+                day = simulate_day(rng, layout, rates, spares, data.period_hours) if rates is not None else None
+                up = (units_up(day, layout, serving, instants, data.period_hours) if day is not None
+                      else serving[:, period_of].astype(float))
+                refused += day.swaps_refused if day is not None else 0
+                for k, (m, r) in enumerate(on_g):
+                    capacity[(m, r)] += up[k] * data.unit_capacity_mtok[(m, g, r)][block][period_of]
+            fine = np.ones(len(instants), dtype=bool)
+            for key in roles:
+                fine &= capacity[key] >= served[key][block][period_of] - 1e-9
+            ok += fine.mean()
+    days = draws * data.scenarios
+    return SimulatedAvailability(availability=float(ok / days), swaps_refused_per_day=float(refused / days), days=days)
 
 
 @dataclass(frozen=True)
@@ -208,6 +247,7 @@ class OutOfSample:
     served_output_share: float | None = None
     served_input_share: float | None = None
     availability_measured: float | None = None
+    swaps_refused_per_day: float | None = None
     failure_draws: int | None = None
     cost_usd_per_day: float | None = None
 
@@ -309,6 +349,7 @@ def _out_of_sample(outcome: PlanResult, seed: int, scenarios: int, draws: int, p
         return OutOfSample(seed=seed, scenarios=scenarios, status=outcome.result.status)
     u = outcome.totals.unserved_tokens
     tables = outcome.result.tables
+    simulated = measured_availability(outcome.data, tables["units"], tables["unserved"], draws, seed)
     return OutOfSample(
         seed=seed,
         scenarios=scenarios,
@@ -316,7 +357,8 @@ def _out_of_sample(outcome: PlanResult, seed: int, scenarios: int, draws: int, p
         slo_share=scenario_share(outcome, promised),
         served_output_share=1 - u.output_share,
         served_input_share=1 - u.input_share,
-        availability_measured=measured_availability(outcome.data, tables["units"], tables["unserved"], draws, seed),
+        availability_measured=simulated.availability,
+        swaps_refused_per_day=simulated.swaps_refused_per_day,
         failure_draws=draws,
         cost_usd_per_day=outcome.totals.cost_usd.total,
     )

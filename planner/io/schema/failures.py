@@ -30,6 +30,16 @@ class Failures(Strict):
     unit_restart_hours: Annotated[float, Field(gt=0, le=24 * 365)] = described(
         "How long a unit that failed as a whole is down: its engine restarted, weights reloaded, groups re-formed.",
         0.25, unit="hours")
+    rack_nodes: Annotated[int, Field(ge=1, le=10_000)] = described(
+        "R: nodes behind one rack switch (or power feed): the domain a correlated failure takes down at once. "
+        "Units are laid out on racks in order, so a unit of u nodes touches ceil(u / R) racks (formulation.md, "
+        "section 9).", 1, unit="nodes")
+    rack_failures_per_hour: Annotated[float, Field(ge=0, le=10)] = described(
+        "λ_rack: a rack (its switch, cables or power) fails at this rate and all its R nodes are out for "
+        "`rack_repair_hours`; with `swap_hours`, spares take their places while the pool lasts. 0: no such "
+        "failures.", 0.0, unit="failures per rack-hour")
+    rack_repair_hours: Annotated[float, Field(gt=0, le=24 * 365)] = described(
+        "How long a failed rack is out (a switch replaced, a cable reseated).", 4.0, unit="hours")
     availability_target: Annotated[float, Field(ge=0, lt=1)] = described(
         "α: the probability with which each period's needed units must be up, and the quantile of nodes in "
         "repair that the spare pool covers. 0: no redundant units and no pool.", 0.999, unit="probability")
