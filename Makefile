@@ -8,7 +8,7 @@ INSTANCE ?= instances/deepseek-2025-02-28.yaml
 WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-fast docs reproduce frontier mixed training reseller sweep margins claims simulate trace bench validate clean
+.PHONY: help run test test-fast docs reproduce frontier mixed training reseller reseller-portfolio sweep margins claims simulate trace bench validate clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -54,6 +54,12 @@ reseller: $(STAMP) ## a reseller's stable service: fleet, provisioning ratio, ma
 		--slo-share none,0.8,0.9,0.95,0.99 \
 		--compare-with reference/deepseek-2025-02-28.yaml --compare-with reference/luchen-2025-03-01-claim.yaml
 	@echo "files written under $(RESULTS)/reseller/"
+
+reseller-portfolio: $(STAMP) ## the reseller's fleet as bought: year's term, month's lease, on-demand, spot, H800 or H20 (about 30 min)
+	$(BIN)/planner reseller instances/reseller-portfolio.yaml --out $(RESULTS)/reseller-portfolio --overwrite \
+		--workers $(WORKERS) --volumes 1e9,1e10,1e11,1e12 \
+		--compare-with reference/deepseek-2025-02-28.yaml --compare-with reference/luchen-2025-03-01-claim.yaml
+	@echo "files written under $(RESULTS)/reseller-portfolio/"
 
 sweep: $(STAMP) ## the reference day's margin against output price and against volume (WORKERS=2)
 	$(BIN)/planner sweep sweeps/reference-output-price.yaml --out $(RESULTS)/sweeps/reference-output-price --workers $(WORKERS) --overwrite

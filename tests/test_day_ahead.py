@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from planner.api import solve_instance
 
-from .conftest import tiny_instance, tiny_profile
+from .conftest import tiny_instance, tiny_profile, write_instance
 
 
 def committed_profile() -> dict:
@@ -112,3 +114,23 @@ def test_an_on_demand_lead_time_rents_before_the_branch(tmp_instance, lead_hours
         assert rented[1] == rented[3] == 2  # ordered before the branch: the same in both scenarios
     else:
         assert (rented[1], rented[3]) == (0, 2)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(units=st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3)), min_size=2, max_size=3))
+def test_a_longer_lead_time_never_costs_less(tmp_path_factory, units):
+    """Two scenarios of decode demand (units per hour); on-demand nodes ordered 0, 1 or 2 hours
+    ahead: each lead time only adds equalities between scenarios' rentals, so the optimum never
+    falls."""
+    def cost(lead: float) -> float:
+        raw = tiny_instance([(0, 0, 360_000)] * len(units), owned={"usd_per_gpu_hour": 0.6},
+                            rental={"usd_per_gpu_hour": 1.0, "lead_hours": lead})
+        raw["scenarios"] = {"file": "scenarios.csv", "day_ahead": True}
+        path = write_instance(tmp_path_factory.mktemp("lead"), raw, [tiny_profile()])
+        rows = ["scenario,period,served_model,input_tokens,input_cache_hit_tokens,output_tokens"]
+        rows += [f"{s},{t},toy,0,0,{pair[s] * 360_000}" for s in (0, 1) for t, pair in enumerate(units)]
+        (path.parent / "scenarios.csv").write_text("\n".join(rows) + "\n")
+        return solve_instance(path).result.objective_usd
+
+    costs = [cost(lead) for lead in (0.0, 1.0, 2.0)]
+    assert costs[0] <= costs[1] + 1e-6 <= costs[2] + 2e-6

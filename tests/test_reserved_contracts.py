@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from planner.api import solve_instance
 
-from .conftest import tiny_instance
+from .conftest import tiny_instance, write_instance
 
 
 def contracts(short_max: int | None = None) -> list[dict]:
@@ -54,3 +56,22 @@ def test_contract_names_must_differ(tmp_instance):
     from planner.errors import InputError
     with pytest.raises(InputError, match="given twice: short"):
         validate_instance(path)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(work=st.lists(st.floats(0.1, 3.0), min_size=2, max_size=4),
+       price=st.floats(0.3, 3.0), cheaper=st.floats(0.0, 0.3), term=st.sampled_from([1, 2, 8]))
+def test_a_contract_offered_never_costs_more(tmp_path_factory, work, price, cheaper, term):
+    """Offering a contract never raises the optimum (nodes on it are a choice), and a cheaper one
+    never costs more than a dearer one."""
+    def cost(contract: dict | None) -> float:
+        raw = tiny_instance([(0, 0, round(u * 360_000)) for u in work], rental={"usd_per_gpu_hour": 1.5})
+        if contract:
+            raw["node_types"]["gpu"]["reserved"] = [contract]
+        return solve_instance(write_instance(tmp_path_factory.mktemp("c"), raw)).result.objective_usd
+
+    offer = {"name": "c", "term_hours": term, "assumption": True}
+    none, dear = cost(None), cost({**offer, "usd_per_gpu_hour": price})
+    cheap = cost({**offer, "usd_per_gpu_hour": price * (1 - cheaper)})
+    assert dear <= none + 1e-6
+    assert cheap <= dear + 1e-6

@@ -248,7 +248,9 @@ def reseller_text(name: str, r: dict, ratios: Sequence[tuple[str, float]] = ()) 
         (f"out of sample ({oos['scenarios']} scenarios, seed {oos['seed']}): served output",
          f"{100 * (oos.get('served_output_share') or float('nan')):.3f} %"),
         ("  availability measured (simulated failures)",
-         f"{100 * (oos.get('availability_measured') or float('nan')):.2f} %"),
+         f"{100 * (oos.get('availability_measured') or float('nan')):.3f} %"),
+        ("  failures that found the spare pool short, per day",
+         f"{oos.get('swaps_refused_per_day') if oos.get('swaps_refused_per_day') is not None else float('nan'):.4f}"),
     ]
     for label, share in (("scenarios meeting the SLO in every hour, in sample", r.get("slo_share_in_sample")),
                          ("  out of sample (95 % interval)", oos.get("slo_share"))):

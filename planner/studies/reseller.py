@@ -40,14 +40,20 @@ def full_use_nodes(data: PlanningData, units: pd.DataFrame | None = None) -> flo
     serves it on, in proportion to the capacity its units give in the period (`units`: the plan's
     units table); without a plan, or in a period the plan leaves without units, to the model's
     first deployment."""
-    total = np.zeros(data.periods)
+    return float(sum(full_use_nodes_by_type(data, units).values()))
+
+
+def full_use_nodes_by_type(data: PlanningData, units: pd.DataFrame | None = None) -> dict[str, float]:
+    """`full_use_nodes` per node type (types the demand does not go to are left out)."""
+    total: dict[str, np.ndarray] = {}
     for m in data.served_models:
         for r in ROLES:
             demand = data.role_demand_mtok(m, r)
             share = _capacity_shares(data, m, r, units)
             for g, fraction in share.items():
-                total += demand * fraction / data.unit_capacity_mtok[(m, g, r)] * data.unit_nodes[(m, g, r)]
-    return float(total.mean())
+                nodes = demand * fraction / data.unit_capacity_mtok[(m, g, r)] * data.unit_nodes[(m, g, r)]
+                total[g] = total.get(g, 0.0) + nodes
+    return {g: float(np.mean(v)) for g, v in total.items() if np.any(v > 0)}
 
 
 def _capacity_shares(data: PlanningData, m: str, r: str, units: pd.DataFrame | None) -> dict[str, np.ndarray]:
@@ -96,6 +102,8 @@ class Provisioning:
     provisioning_ratio: float | None
     provisioning_ratio_with_burst: float | None
     output_tokens_per_day: float
+    leased_by_node_type: dict[str, float] | None = None  # owned + reserved, per node type holding any
+    full_use_nodes_by_node_type: dict[str, float] | None = None  # on the deployments the plan chose
 
 
 def provisioning(data: PlanningData, totals: Totals, units: pd.DataFrame | None = None) -> Provisioning:
@@ -111,6 +119,9 @@ def provisioning(data: PlanningData, totals: Totals, units: pd.DataFrame | None 
         provisioning_ratio=fleet / needed if needed else None,
         provisioning_ratio_with_burst=(fleet + burst) / needed if needed else None,
         output_tokens_per_day=served_output / (data.horizon_hours / 24.0),
+        leased_by_node_type={g: float(n) for g in data.node_type_names
+                             if (n := totals.fleet.owned.get(g, 0) + totals.fleet.reserved_peak.get(g, 0))},
+        full_use_nodes_by_node_type=full_use_nodes_by_type(data, units),
     )
 
 
