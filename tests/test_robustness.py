@@ -187,6 +187,20 @@ def test_infeasible_hard_limits_say_which_hours_and_limits(tmp_path):
     assert not (out / "summary.json").exists()
 
 
+def test_infeasible_with_reserved_contracts_names_them(tmp_path):
+    """As above with 200 rented and at most 30 nodes on a year's contract: the limits named are
+    the three kinds of capacity; with no limit on the contract the plan is feasible."""
+    year = "node_types.h800.reserved=[{name: year, term_hours: 8760, usd_per_gpu_hour: 1.6, assumption: true, "
+    hard = ["--set", "penalties.allow_unserved=false", "--set", "node_types.h800.rental.max_nodes=200"]
+    result = CliRunner().invoke(main, ["solve", str(REFERENCE_INSTANCE), "--out", str(tmp_path / "a"), *hard,
+                                       "--set", year + "max_nodes: 30}]"])
+    assert result.exit_code == 1
+    assert "h800 at 0 owned + 30 reserved + 200 rented nodes" in one_error_line(result)
+    result = CliRunner().invoke(main, ["solve", str(REFERENCE_INSTANCE), "--out", str(tmp_path / "b"), *hard,
+                                       "--set", year + "max_nodes: null}]"])
+    assert result.exit_code == 0, result.output
+
+
 def test_a_required_job_that_cannot_fit_is_named(tmp_path):
     out = tmp_path / "plan"
     result = CliRunner().invoke(main, [

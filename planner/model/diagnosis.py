@@ -104,8 +104,8 @@ def _nodes_short(data: PlanningData, m: str, r: str, t: int, mtok: float) -> flo
 
 
 def _fleet_at_limit(data: PlanningData, tables) -> dict[int, list[str]]:
-    """Per period, the node types whose owned and rented nodes are at their maximums, to within
-    the smallest unit of that type (whole units cannot fill the last few nodes)."""
+    """Per period, the node types whose owned, reserved and rented nodes are at their maximums,
+    to within the smallest unit of that type (whole units cannot fill the last few nodes)."""
     owned = tables["owned"].set_index("node_type")["owned_nodes"]
     out: dict[int, list[str]] = {}
     for row in tables["rented"].itertuples(index=False):
@@ -113,7 +113,21 @@ def _fleet_at_limit(data: PlanningData, tables) -> dict[int, list[str]]:
         unit = min(n for (m, g, r), n in data.unit_nodes.items() if g == row.node_type)
         owned_full = node.owned_max_nodes is not None and owned.get(row.node_type, 0) > node.owned_max_nodes - unit
         rented_full = node.rental_max_nodes is not None and row.rented_nodes > node.rental_max_nodes - unit
-        if owned_full and rented_full:
+        if owned_full and rented_full and _reserved_full(data, tables.get("reserved"), row.node_type, row.period, unit):
+            held = f" + {sum(c.max_nodes for c in node.reserved)} reserved" if node.reserved else ""
             out.setdefault(int(row.period), []).append(
-                f"{row.node_type} at {node.owned_max_nodes or 0} owned + {node.rental_max_nodes or 0} rented nodes")
+                f"{row.node_type} at {node.owned_max_nodes or 0} owned{held} + {node.rental_max_nodes or 0} rented nodes")
     return out
+
+
+def _reserved_full(data: PlanningData, reserved, g: str, t: int, unit: int) -> bool:
+    """Every reserved contract of node type g at its maximum in period t (true without contracts)."""
+    for c in data.node_type(g).reserved:
+        if c.max_nodes is None:
+            return False
+        held = 0 if reserved is None else reserved.loc[(reserved["node_type"] == g) & (reserved["contract"] == c.name)
+                                                       & (reserved["term"] == data.term_of_period(t, c.term_hours)),
+                                                       "reserved_nodes"].sum()
+        if held <= c.max_nodes - unit:
+            return False
+    return True
