@@ -230,6 +230,18 @@ def _spoken_list(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def _vss_text(r: dict) -> str:
+    """"$5,038/day" with, when the solves' gaps leave room, the range they allow."""
+    value, span = r.get("value_of_the_stochastic_solution_usd"), r.get("value_of_the_stochastic_solution_range_usd")
+    money = lambda x: f"-${-x:,.0f}" if x < 0 else f"${x:,.0f}"  # noqa: E731
+    if value is None:
+        return "-"
+    text = f"{money(value)}/day"
+    if span and span[1] - span[0] > 1.0:
+        text += f" (between {money(span[0])} and {money(span[1])} within the solves' gaps)"
+    return text
+
+
 def reseller_text(name: str, r: dict, ratios: Sequence[tuple[str, float]] = ()) -> str:
     """`planner reseller`: the study record (reseller.json) as a table; `ratios` are published
     provisioning ratios (label, value) to set beside the plan's."""
@@ -244,7 +256,7 @@ def reseller_text(name: str, r: dict, ratios: Sequence[tuple[str, float]] = ()) 
         ("cost per million output tokens", f"${r['usd_per_million_output_tokens']:.3f}"),
         ("cost-profit margin at list prices", f"{100 * r['margin']['cost_profit']:.1f} %"),
         ("fleet planned for the mean demand", f"{mean['leased_fleet']:g}"),
-        ("value of the stochastic solution (misses priced)", f"${r['value_of_the_stochastic_solution_usd']:,.0f}/day"),
+        ("value of the stochastic solution (misses priced)", _vss_text(r)),
         (f"out of sample ({oos['scenarios']} scenarios, seed {oos['seed']}): served output",
          f"{100 * (oos.get('served_output_share') or float('nan')):.3f} %"),
         ("  availability measured (simulated failures)",
@@ -275,11 +287,15 @@ def reseller_text(name: str, r: dict, ratios: Sequence[tuple[str, float]] = ()) 
             "share", "status", "fleet", "ratio", "$/day", "$/M out", "met in sample", "scenarios for +-5 %"))
     scale = r.get("scale")
     if scale:
-        points = [(f"{pt['output_tokens_per_day'] / 1e9:g} B", f"{pt.get('leased_fleet', float('nan')):g}",
+        gap = lambda pt: "-" if pt.get("mip_gap") is None or pt["mip_gap"] != pt["mip_gap"] \
+            else f"{100 * pt['mip_gap']:.2g} %"  # noqa: E731
+        points = [(f"{pt['output_tokens_per_day'] / 1e9:g} B", pt["status"], gap(pt),
+                   f"{pt.get('leased_fleet', float('nan')):g}", pt.get("leased_by_node_type") or "-",
                    f"{pt.get('provisioning_ratio', float('nan')):.2f}",
                    f"${pt.get('usd_per_million_output_tokens', float('nan')):.3f}",
                    f"{100 * pt.get('cost_profit_margin', float('nan')):.1f} %") for pt in scale["points"]]
-        text += "\n\nScale\n" + text_table(points, ("output/day", "fleet", "ratio", "$/M out", "margin"))
+        text += "\n\nScale\n" + text_table(points, ("output/day", "status", "gap", "fleet", "by node type", "ratio",
+                                                      "$/M out", "margin"))
         be = scale["break_even_output_tokens_per_day"]
         text += "\nbreak-even: " + (f"{be / 1e9:.3g} B output tokens a day" if be else "no sign change in the sweep")
     return text

@@ -277,6 +277,7 @@ class ResellerStudy:
     mean_demand_plan: MeanDemandPlan | None = None
     stochastic_plan_with_misses_priced: PricedPlan | None = None
     value_of_the_stochastic_solution_usd: float | None = None
+    value_of_the_stochastic_solution_range_usd: tuple[float, float] | None = None  # what the two solves' gaps allow
     slo_share_in_sample: ScenarioShare | None = None
     out_of_sample: OutOfSample | None = None
 
@@ -334,9 +335,19 @@ def study(inputs: Inputs, solver: Mapping[str, Any] | None = None, *, oos_seed: 
         ),
         stochastic_plan_with_misses_priced=PricedPlan(leased_fleet=fleet_nodes(rp_priced.totals), expected_cost_usd=rp),
         value_of_the_stochastic_solution_usd=eev - rp if eev is not None and rp is not None else None,
+        value_of_the_stochastic_solution_range_usd=_vss_range(eev_priced, rp_priced),
         slo_share_in_sample=scenario_share(stochastic, data.scenario_slo_share),
         out_of_sample=_out_of_sample(outside, seed, oos_scenarios, failure_draws, data.scenario_slo_share),
     )
+
+
+def _vss_range(eev: PlanResult, rp: PlanResult) -> tuple[float, float] | None:
+    """[EEV's bound - RP, EEV - RP's bound]: the values of EEV - RP that the two solves' bounds
+    allow (both are minimisations stopped within their gaps)."""
+    e, r = eev.result, rp.result
+    if None in (e.objective_usd, r.objective_usd, e.bound_usd, r.bound_usd):
+        return None
+    return (e.bound_usd - r.objective_usd, e.objective_usd - r.bound_usd)
 
 
 def _commitment(plan: PlanResult) -> dict[tuple[str, str, str, int], int]:
@@ -401,8 +412,10 @@ def scale_sweep(inputs: Inputs, output_tokens_per_day: Sequence[float], solver: 
         p = provisioning(outcome.data, outcome.totals, outcome.result.tables["units"])
         t = outcome.totals
         rows.append({
-            "output_tokens_per_day": volume, "status": outcome.result.status,
+            "output_tokens_per_day": volume, "status": outcome.result.status, "mip_gap": outcome.result.mip_gap,
             "leased_fleet": p.leased_fleet, "full_use_nodes": p.full_use_nodes,
+            "leased_by_node_type": _by_type(p.leased_by_node_type),
+            "full_use_nodes_by_node_type": _by_type(p.full_use_nodes_by_node_type),
             "provisioning_ratio": p.provisioning_ratio,
             "usd_per_million_output_tokens": t.cost_usd.per_million_output_tokens,
             "cost_usd_per_day": t.cost_usd.total,
@@ -410,6 +423,11 @@ def scale_sweep(inputs: Inputs, output_tokens_per_day: Sequence[float], solver: 
             "cost_profit_margin": t.margin.cost_profit,
         })
     return pd.DataFrame(rows)
+
+
+def _by_type(nodes: Mapping[str, float] | None) -> str:
+    """{"h800": 150, "h20": 4.5} as "h800 150; h20 4.5" (a CSV cell)."""
+    return "; ".join(f"{g} {n:.4g}" for g, n in (nodes or {}).items())
 
 
 def slo_share_frontier(inputs: Inputs, shares: Sequence[float | None], solver: Mapping[str, Any] | None = None, *,
