@@ -43,6 +43,17 @@ FLAGS = {"overrides": "--set", "out": "--out", "result_dir": "RESULT_DIR", "warm
          "period_minutes": "--period-minutes", "chunk_rows": "--chunk-rows"}
 
 
+class FiniteRange(click.FloatRange):
+    """A float range that also refuses NaN and infinities (NaN passes every comparison; inf passes
+    a range without a maximum)."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
 class NoPlan(Exception):
     """A command ends without a plan: exit 1 with this reason."""
 
@@ -116,9 +127,9 @@ def set_option(function):
 
 
 def solver_flags(function):
-    function = click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
+    function = click.option("--time-limit", type=FiniteRange(min=0, min_open=True), default=None,
                             help="Solver time limit in seconds (default: the instance's solver.time_limit_s).")(function)
-    function = click.option("--mip-gap", type=click.FloatRange(0, 1), default=None,
+    function = click.option("--mip-gap", type=FiniteRange(0, 1), default=None,
                             help="Relative MIP gap at which the solver stops (default: solver.mip_gap).")(function)
     function = click.option("--threads", type=click.IntRange(1, 256), default=None,
                             help="Solver threads (default: solver.threads).")(function)
@@ -595,7 +606,7 @@ def demand_from_trace(trace: Path, out: Path, period_minutes: float, served_mode
               help="A published claim (reference/*-claim.yaml), repeatable.")
 @click.option("--volumes", default="1e9,2e9,3e9,5e9,1e10,3e10,1e11", show_default=True,
               help="Daily output-token volumes of the sweep a provisioning-ratio claim is read against.")
-@click.option("--cny-per-usd", type=click.FloatRange(min=0.01, max=1000), default=7.2, show_default=True,
+@click.option("--cny-per-usd", type=FiniteRange(min=0.01, max=1000), default=7.2, show_default=True,
               help="Exchange rate for claims in CNY (ASSUMPTION: about the rate of March 2025).")
 @out_option("Folder for claims.json and claims.md.")
 @solver_flags
@@ -639,10 +650,10 @@ def claims(instance: Path, claim_files, volumes: str, cny_per_usd: float, out: P
 @click.option("--instance", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="The instance the plan was made from (default: summary.json's source).")
 @set_option
-@click.option("--window-s", type=click.FloatRange(min=1.0, max=1e7), default=None,
+@click.option("--window-s", type=FiniteRange(min=1.0, max=1e7), default=None,
               help="Simulate this many seconds in the middle of each period (default: whole periods up to "
                    "2 million requests a day, else 60 s).")
-@click.option("--warmup-s", type=click.FloatRange(min=0.0, max=1e7), default=30.0, show_default=True,
+@click.option("--warmup-s", type=FiniteRange(min=0.0, max=1e7), default=30.0, show_default=True,
               help="Seconds simulated before each window and not counted.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seed of the drawn requests and failures.")

@@ -435,6 +435,11 @@ def test_unquoted_date_times_and_clock_times_read_as_written(tmp_path):
     pytest.param(["solve", "x.yaml", "--colour"], ["--colour", "No such option"], id="unknown-option"),
     pytest.param(["solve"], ["INSTANCE", "Missing argument"], id="missing-argument"),
     pytest.param(["solv"], ["solv", "No such command"], id="unknown-command"),
+    # NaN passes every comparison and inf a range without a maximum: both refused (issue 19, 14).
+    *(pytest.param(["solve", "x.yaml", option, value], [option, value], id=f"{option}-{value}")
+      for option in ("--time-limit", "--mip-gap") for value in ("nan", "inf")),
+    pytest.param(["claims", "x.yaml", "--claim", "c.yaml", "--cny-per-usd", "nan"],
+                 ["--cny-per-usd", "nan", "not a finite number"], id="claims-nan"),
 ])
 def test_usage_errors_are_one_line_too(args, pieces):
     line = _error_line(CliRunner().invoke(main, args))
