@@ -259,8 +259,8 @@ def solve(instance: Path, out: Path | None, overwrite: bool, time_limit, mip_gap
         gap = result.result.mip_gap
         shown = "an unknown gap" if gap is None else f"{100 * gap:.3g} %"
         click.echo(f"note: the solver stopped at its limit; the plan is within {shown} of optimal", err=True)
-    if out is not None:
-        click.echo(f"wrote {', '.join(p.name for p in written)} to {out}")
+    if out is not None:  # on stderr under --json: stdout is the JSON alone
+        click.echo(f"wrote {', '.join(p.name for p in written)} to {out}", err=as_json)
 
 
 @main.command()

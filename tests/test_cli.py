@@ -33,3 +33,15 @@ def test_solves_with_different_thread_counts_in_one_process(tmp_path):
     for threads in (1, 2, 1):
         outcome = solve_instance(REFERENCE_INSTANCE, threads=threads)
         assert outcome.result.status == "optimal", threads
+
+
+def test_json_with_out_prints_the_json_alone_and_no_negative_rent(tmp_path):
+    """`--json --out`: stdout parses as JSON (the "wrote" line goes to stderr); the reference
+    day owns nothing, so its rental cost is the whole cost, not a rounding away from it
+    (issue 19, item 18)."""
+    result = CliRunner().invoke(main, ["solve", str(REFERENCE_INSTANCE), "--json", "--out", str(tmp_path / "p")])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert "wrote" in result.stderr
+    assert summary["cost_usd"]["rental"] >= 0
+    assert summary["cost_usd"]["rental"] == summary["cost_usd"]["total"]

@@ -74,6 +74,18 @@ def test_a_finished_store_needs_resume_or_overwrite(tmp_path):
     assert CliRunner().invoke(main, ["sweep", str(spec), "--out", str(out), "--overwrite"]).exit_code == 0
 
 
+def test_resume_and_overwrite_together_are_refused_before_anything_is_deleted(tmp_path):
+    """`--resume --overwrite` would delete the finished cases it was asked to keep (issue 19, 18)."""
+    spec = write_spec(tmp_path, {"demand.scale": [0.5, 1.0]})
+    out = tmp_path / "store"
+    (out / "cases").mkdir(parents=True)
+    kept = out / "cases" / "earlier.json"
+    kept.write_text("{}")
+    result = CliRunner().invoke(main, ["sweep", str(spec), "--out", str(out), "--resume", "--overwrite"])
+    assert result.exit_code == 2 and "--resume" in result.stderr and "--overwrite" in result.stderr
+    assert kept.exists()
+
+
 def test_a_failing_case_is_recorded_and_the_others_go_on(tmp_path):
     spec = write_spec(tmp_path, {"served_models.deepseek-r1.prices_usd_per_million_tokens.output": [-1.0, 2.19]})
     table = run_sweep(load_sweep(spec), tmp_path / "store")

@@ -162,6 +162,9 @@ def run_sweep(sweep: Sweep, out: Path, *, workers: int = 1, executor_kind: str =
 
     `task` (default run_case) solves one case in a worker: a module-level function of
     (base inputs, the case's updates, solver options)."""
+    if resume and overwrite:
+        raise InputError(out, Argument("resume"), "overwrite",
+                         "`resume` keeps the finished cases and `overwrite` deletes them: pass one of the two")
     inputs = sweep.base_inputs()
     store = ResultStore(out)
     if overwrite:
