@@ -259,6 +259,9 @@ def solve(instance: Path, out: Path | None, overwrite: bool, time_limit, mip_gap
         gap = result.result.mip_gap
         shown = "an unknown gap" if gap is None else f"{100 * gap:.3g} %"
         click.echo(f"note: the solver stopped at its limit; the plan is within {shown} of optimal", err=True)
+        if result.result.status == "time_limit":
+            click.echo("note: a time limit stops where the machine's speed lets it: another run may give another "
+                       "plan (solver.node_limit stops at the same one anywhere)", err=True)
     if out is not None:  # on stderr under --json: stdout is the JSON alone
         click.echo(f"wrote {', '.join(p.name for p in written)} to {out}", err=as_json)
 

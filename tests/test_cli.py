@@ -45,3 +45,17 @@ def test_json_with_out_prints_the_json_alone_and_no_negative_rent(tmp_path):
     assert "wrote" in result.stderr
     assert summary["cost_usd"]["rental"] >= 0
     assert summary["cost_usd"]["rental"] == summary["cost_usd"]["total"]
+
+
+def test_a_plan_stopped_by_the_clock_says_it_may_not_repeat(tmp_path):
+    """summary.json's `reproducible`: true for a plan solved to its gap, false for the same plan
+    marked as stopped at the time limit (where such a stop falls depends on the machine; issue
+    19, item 9)."""
+    import dataclasses
+
+    from planner.api import solve_instance
+
+    outcome = solve_instance(REFERENCE_INSTANCE)
+    assert outcome.result.status == "optimal" and outcome.summary["reproducible"] is True
+    clocked = dataclasses.replace(outcome, result=dataclasses.replace(outcome.result, status="time_limit"))
+    assert clocked.summary["reproducible"] is False

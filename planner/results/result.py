@@ -184,6 +184,7 @@ class PlanResult:
             "source": self.data.source,
             "status": self.result.status,
             "termination": self.result.termination,
+            "reproducible": self.result.status != "time_limit",
             "mip_gap": self.result.mip_gap,
             "objective_usd": self.result.objective_usd,
             "bound_usd": self.result.bound_usd,
