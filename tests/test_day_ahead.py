@@ -134,3 +134,26 @@ def test_a_longer_lead_time_never_costs_less(tmp_path_factory, units):
 
     costs = [cost(lead) for lead in (0.0, 1.0, 2.0)]
     assert costs[0] <= costs[1] + 1e-6 <= costs[2] + 2e-6
+
+
+def test_rentals_ordered_before_the_day_are_first_stage(tmp_instance):
+    """With a one-hour lead, hour 0's rentals are ordered before the day, the same in every
+    scenario: the reseller's checks fix them with the plan's (FirstStage), as the fleet and the
+    commitment; a re-plan then keeps them, here 3 nodes in both scenarios' hour 0."""
+    from planner.studies.points import plan_data
+    from planner.studies.reseller import FirstStage
+
+    raw = tiny_instance([(0, 0, 360_000)] * 2, owned={"usd_per_gpu_hour": 0.6},
+                        rental={"usd_per_gpu_hour": 1.0, "lead_hours": 1.0})
+    raw["scenarios"] = {"file": "scenarios.csv", "day_ahead": True}
+    path = tmp_instance(raw, [tiny_profile()])
+    rows = ["scenario,period,served_model,input_tokens,input_cache_hit_tokens,output_tokens",
+            "0,0,toy,0,0,360000", "0,1,toy,0,0,360000", "1,0,toy,0,0,360000", "1,1,toy,0,0,1080000"]
+    (path.parent / "scenarios.csv").write_text("\n".join(rows) + "\n")
+    outcome = solve_instance(path)
+    stage = FirstStage.of(outcome)
+    assert stage.ordered_ahead == {("gpu", 0): 0}  # hour 1's rentals are recourse: not first stage
+    forced = FirstStage(stage.owned, stage.reserved, {("gpu", 0): 3})
+    again = plan_data(forced.fixed_in(outcome.data), {})
+    rented = again.result.tables["rented"].set_index("period")["rented_nodes"]
+    assert rented[0] == rented[2] == 3

@@ -124,3 +124,49 @@ def test_the_layout_gives_big_units_racks_of_their_own():
     assert layout.racks[:2] == (((0, 4), (1, 2)), ((2, 4), (3, 2)))
     assert [parts[0][0] for parts in layout.racks[2:]] == [4, 4, 4, 4, 5]
     assert layout.rack_count == 6
+
+
+def test_a_unit_not_serving_takes_no_spare():
+    """Three 1-node units failing often (0.5 an hour) with no spare at all: while they serve,
+    failures find the pool short; while none serves, none asks for a spare."""
+    import numpy as np
+
+    from planner.physics.data import FailureRates
+    from planner.studies.simulation.fleet_outages import lay_out, simulate_day
+
+    layout = lay_out([1], [3], rack_nodes=1)
+    rates = FailureRates(0.5, 2.0, 0.25)
+    rng = np.random.default_rng(5)
+    spares = np.zeros(24)
+    serving, idle = np.full((1, 24), 3), np.zeros((1, 24), dtype=int)
+    assert sum(simulate_day(rng, layout, rates, spares, 1.0, serving).swaps_refused for _ in range(20)) > 0
+    assert sum(simulate_day(rng, layout, rates, spares, 1.0, idle).swaps_refused for _ in range(20)) == 0
+
+
+def test_all_units_on_one_rack_may_need_fewer_than_independence():
+    """1-node units, 4 to a rack, only racks fail (r = 0.0005 / 1.0005); all four needed with
+    probability 0.999: on one rack they are all up with 1 - r = 0.9995, while four independent
+    units with a = 1 - r give a^4 = 0.998 and the binomial asks a fifth."""
+    failures = Failures(node_failures_per_hour=0, repair_hours=1, rack_nodes=4, rack_failures_per_hour=5e-4,
+                        rack_repair_hours=1, availability_target=0.999)
+    assert min_units_for_failures(failures, 1, [4]).tolist() == [4]
+
+
+def test_every_period_keeps_its_own_spare_pool(tmp_path):
+    """Racks of 4 fail 0.01 times an hour, 4 hours to repair, α = 0.999, no node failures. An
+    hour needing 40 nodes (10 racks: Poisson(0.4) racks in repair, 3 at the quantile) keeps 12
+    spares; an hour needing 8 (2 racks: Poisson(0.08), P(<= 1) = 0.9970 < 0.999 <= P(<= 2)) keeps 8,
+    where the peak's ratio 12 / 40 would give 3: the per-period bound of a type serving alone."""
+    from planner.api import solve_instance, validate_instance
+
+    from .conftest import tiny_instance, write_instance
+
+    raw = tiny_instance([(0, 0, 40 * 360_000), (0, 0, 8 * 360_000)], owned={"usd_per_gpu_hour": 1.0})
+    raw["failures"] = {"node_failures_per_hour": 0.0, "repair_hours": 24, "swap_hours": 0.25, "rack_nodes": 4,
+                       "rack_failures_per_hour": 0.01, "rack_repair_hours": 4, "availability_target": 0.999}
+    path = write_instance(tmp_path, raw)
+    data = validate_instance(path)
+    assert data.spare_ratio["gpu"] == pytest.approx(12 / 40)
+    assert list(data.spare_floor["gpu"]) == [12, 8]
+    schedule = solve_instance(path).plan.schedule  # the spares are idle nodes of the fleet
+    assert (schedule["idle_nodes"] >= [12, 8]).all()

@@ -75,3 +75,21 @@ def test_a_contract_offered_never_costs_more(tmp_path_factory, work, price, chea
     cheap = cost({**offer, "usd_per_gpu_hour": price * (1 - cheaper)})
     assert dear <= none + 1e-6
     assert cheap <= dear + 1e-6
+
+
+def test_a_term_holds_and_pays_for_whole_periods(tmp_instance):
+    """Four 2-hour periods (8 h) and a 3-hour term: periods start at hours 0, 2, 4 and 6, in terms
+    0, 0, 1 and 2, which hold 4, 2 and 2 hours. A term shorter than a period is refused."""
+    from planner.api import validate_instance
+    from planner.errors import InputError
+
+    raw = tiny_instance([(0, 0, 360_000)] * 4, rental={"usd_per_gpu_hour": 1.0}, period_hours=2.0)
+    raw["node_types"]["gpu"]["reserved"] = [{"name": "c", "term_hours": 3, "usd_per_gpu_hour": 1.0,
+                                             "assumption": True}]
+    data = validate_instance(tmp_instance(raw))
+    assert data.term_hours_in_horizon(3) == [4.0, 2.0, 2.0]
+    assert [data.term_of_period(t, 3) for t in range(4)] == [0, 0, 1, 2]
+    assert data.term_hours_in_horizon(100) == [8.0]
+    raw["node_types"]["gpu"]["reserved"][0]["term_hours"] = 1
+    with pytest.raises(InputError, match="shorter than a period"):
+        validate_instance(tmp_instance(raw))

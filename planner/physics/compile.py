@@ -54,6 +54,7 @@ def _compile(inputs: Inputs) -> PlanningData:
     demand = {c: frozen_array(v) for c, v in demand.items()}
     starts = pd.DatetimeIndex(list(base_starts) * count)
     _check_harvest_bounds(spec, node_types, file)
+    _check_contract_terms(spec, file)
     if count > 1 and spec.training is not None:
         raise InputError(file, "training", NO_VALUE, "training is not planned under demand scenarios (scenarios.count > 1)")
     demand_mtok = {(m, r): frozen_array(demand[ROLE_COLUMN[r]][k] / TOKENS_PER_MTOK)
@@ -109,6 +110,7 @@ def _compile(inputs: Inputs) -> PlanningData:
         unit_availability=FrozenMap({key: unit_availability(spec.failures, u) for key, u in unit_nodes.items()}
                                     if spec.failures else {}),
         spare_ratio=FrozenMap(_spare_ratio(spec, unit_nodes, demand_mtok, capacity)),
+        spare_floor=FrozenMap(_spare_floor(spec, unit_nodes, demand_mtok, capacity)),
         commitment=FrozenMap({key: _commitment(p.commitment, spec.horizon.period_hours)
                               for key, p in profiles.items() if p.commitment is not None}),
         prefill_streams=FrozenMap(_prefill_streams(spec, profiles, at_full_use)),
@@ -222,6 +224,15 @@ def _check_harvest_bounds(spec: Instance, node_types: tuple[NodeTypeData, ...], 
                              "missing): a harvest worth more than a node costs would grow without bound")
 
 
+def _check_contract_terms(spec: Instance, file: str) -> None:
+    """A reserved term holds whole periods: one shorter than a period would hold none."""
+    for g, node in spec.node_types.items():
+        for k, contract in enumerate(node.reserved):
+            if contract.term_hours < spec.horizon.period_hours - 1e-9:
+                raise InputError(file, f"node_types.{g}.reserved[{k}].term_hours", contract.term_hours,
+                                 f"shorter than a period ({spec.horizon.period_hours:g} h): a term holds whole periods")
+
+
 def _scenario_demand(spec: Instance, demand: dict[str, np.ndarray],
                      table: Mapping[str, np.ndarray] | None) -> tuple[dict[str, np.ndarray], int]:
     """The demand of every scenario, stacked as blocks of periods, and the number of scenarios."""
@@ -260,13 +271,42 @@ def _spare_ratio(spec: Instance, unit_nodes: Mapping[tuple[str, str, str], int],
     busiest period's nodes, as a ratio; {} without swaps."""
     if spec.failures is None or spec.failures.swap_hours is None:
         return {}
+    peak: dict[str, float] = {}
+    for g, n in _nodes_needed(unit_nodes, demand_mtok, capacity).items():
+        peak[g] = float(np.max(n))
+    return {g: spare_nodes(spec.failures, n) / n for g, n in peak.items() if n > 0}
+
+
+def _spare_floor(spec: Instance, unit_nodes: Mapping[tuple[str, str, str], int],
+                 demand_mtok: Mapping[tuple[str, str], np.ndarray],
+                 capacity: Mapping[tuple[str, str, str], np.ndarray]) -> dict[str, np.ndarray]:
+    """Per node type that alone serves every model deployed on it, the spare pool of each
+    period's own nodes (the ratio, read at the peak, falls short where a pool's steps, a rack's R
+    nodes, weigh on a smaller fleet); {} without swaps."""
+    if spec.failures is None or spec.failures.swap_hours is None:
+        return {}
+    served_on: dict[str, set[str]] = {}
+    for (m, g, r) in unit_nodes:
+        served_on.setdefault(m, set()).add(g)
+    floor = {}
+    for g, n in _nodes_needed(unit_nodes, demand_mtok, capacity).items():
+        if all(types == {g} for m, types in served_on.items() if g in types):
+            pools = {c: spare_nodes(spec.failures, float(c)) for c in np.unique(n)}
+            floor[g] = frozen_array(np.array([pools[c] for c in n], dtype=float))
+    return floor
+
+
+def _nodes_needed(unit_nodes: Mapping[tuple[str, str, str], int], demand_mtok: Mapping[tuple[str, str], np.ndarray],
+                  capacity: Mapping[tuple[str, str, str], np.ndarray]) -> dict[str, np.ndarray]:
+    """n_{g,t}: per node type and period, the largest node count one served model needs on it
+    with every unit up (each served model's prefill and decode units together)."""
     nodes: dict[tuple[str, str], np.ndarray] = {}
     for (m, g, r), unit in unit_nodes.items():
         nodes[(m, g)] = nodes.get((m, g), 0) + unit * _needed_units(demand_mtok[(m, r)], capacity[(m, g, r)])
-    peak: dict[str, float] = {}
+    busiest: dict[str, np.ndarray] = {}
     for (m, g), n in nodes.items():
-        peak[g] = max(peak.get(g, 0.0), float(np.max(n)))
-    return {g: spare_nodes(spec.failures, n) / n for g, n in peak.items() if n > 0}
+        busiest[g] = np.maximum(busiest.get(g, 0.0), np.asarray(n, dtype=float))
+    return busiest
 
 
 def _decode_point(m: str, g: str, profile: Profile, spec: Instance, context_tokens: np.ndarray | None,

@@ -167,9 +167,11 @@ class PlanningData:
     day_ahead: bool = False  # units committed the day before, the same in every scenario
     fixed_commitment: Mapping[tuple[str, str, str, int], int] = field(default_factory=FrozenMap)  # (m, g, r, hour)
     fixed_reserved: Mapping[tuple[str, str, int], int] = field(default_factory=FrozenMap)  # (g, contract, term)
+    fixed_rentals: Mapping[tuple[str, int], int] = field(default_factory=FrozenMap)  # (g, hour) ordered before the day
     availability_units: Mapping[tuple[str, str, str], np.ndarray] = field(default_factory=FrozenMap)
     unit_availability: Mapping[tuple[str, str, str], float] = field(default_factory=FrozenMap)  # P(unit up)
-    spare_ratio: Mapping[str, float] = field(default_factory=FrozenMap)
+    spare_ratio: Mapping[str, float] = field(default_factory=FrozenMap)  # node type -> spares per serving node
+    spare_floor: Mapping[str, np.ndarray] = field(default_factory=FrozenMap)  # node type -> [t] the period's own pool
     commitment: Mapping[tuple[str, str], CommitmentData] = field(default_factory=FrozenMap)  # (model, node type)
     decode_points: Mapping[tuple[str, str], DecodePoint] = field(default_factory=FrozenMap)  # (model, node type)
     peak_to_mean_ratio: float = 1.0  # the largest of peak_to_mean_by_period
@@ -226,11 +228,23 @@ class PlanningData:
         """The same problem with the nodes on every reserved contract's terms fixed (a plan's)."""
         return replace(self, fixed_reserved=FrozenMap({key: int(v) for key, v in reserved.items()}))
 
+    def lead_periods(self, g: str) -> int:
+        """L_g in periods: node type g's on-demand lead time, rounded up to whole periods."""
+        return int(math.ceil(self.node_type(g).rental_lead_hours / self.period_hours - 1e-9))
+
+    def with_rentals_ordered_ahead(self, rented: Mapping[tuple[str, int], int]) -> "PlanningData":
+        """The same problem with the rentals of the hours tau < L_g (ordered before the day, the
+        same in every scenario) fixed: a plan's, tried on other scenarios."""
+        return replace(self, fixed_rentals=FrozenMap({key: int(v) for key, v in rented.items()}))
+
     def term_hours_in_horizon(self, term_hours: float) -> list[float]:
         """The hours of each term of a contract inside the horizon (of one scenario): the horizon
-        cut into terms from its start, the last one cut short by the horizon's end."""
-        terms = max(1, math.ceil(self.horizon_hours / term_hours - 1e-9))
-        return [min(term_hours, self.horizon_hours - k * term_hours) for k in range(terms)]
+        cut into terms from its start, a period belonging to the term it starts in; a term holds
+        (and is charged for) the hours of its periods, the last one cut short by the horizon's end."""
+        hours = [0.0] * (self.term_of_period(self.horizon_periods - 1, term_hours) + 1)
+        for t in range(self.horizon_periods):
+            hours[self.term_of_period(t, term_hours)] += self.period_hours
+        return hours
 
     def term_of_period(self, t: int, term_hours: float) -> int:
         """The term (from the horizon's start) that period t (of any scenario) falls in."""

@@ -94,8 +94,10 @@ def units_up_sf(n: int, k: int, own: float, per_rack: int, rack_up: float) -> fl
 def min_units_for_failures(failures: Failures, unit_nodes: int, needed) -> np.ndarray:
     """Fewest units n per period such that `needed` of them are up with the availability target,
     under the failure classes of `failures`: the binomial rule with the marginal a where units have
-    racks of their own (or racks never fail), else the exact grouped law (units_up_sf), searched
-    upwards from the binomial n (sharing a rack only widens the law)."""
+    racks of their own (or racks never fail), else the exact grouped law (units_up_sf), whose tail
+    grows with n (one more unit never lowers the count up): searched from the binomial n, upwards
+    while short of the target, downwards while one fewer still meets it (sharing a rack can need
+    more units than independence, or fewer when all must be up)."""
     a = unit_availability(failures, unit_nodes)
     target = failures.availability_target
     first = min_units_for_availability(needed, a, target)
@@ -113,6 +115,8 @@ def min_units_for_failures(failures: Failures, unit_nodes: int, needed) -> np.nd
             n = int(first[i])
             while units_up_sf(n, int(k), own, w, 1.0 - r) < target:
                 n += 1
+            while n > k and units_up_sf(n - 1, int(k), own, w, 1.0 - r) >= target:
+                n -= 1
             memo[k] = n
         out[i] = memo[k]
     return out

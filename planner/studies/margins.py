@@ -21,7 +21,7 @@ from ..io.schema.margins import MarginAssumptions, Ownership
 from ..model.duals import RUNS, marginal_costs
 from ..physics.clock import window_share
 from ..physics.data import PlanningData
-from ..results.economics import Evaluation, cost_profit_margin, gross_margin, revenue_usd
+from ..results.economics import Evaluation, cost_profit_margin, fleet_nodes_per_period, gross_margin, revenue_usd
 from ..units import HOURS_PER_DAY, HOURS_PER_YEAR, PRICE_KINDS, TOKENS_PER_MTOK
 from .points import compile_varied, plan_data
 from .reseller import break_even_volume, scale_sweep
@@ -106,7 +106,7 @@ class OwnedHours:
 def owned_hours(data: PlanningData, plan: Evaluation) -> OwnedHours:
     s = plan.schedule
     per = 1.0 / data.scenarios
-    fleet = float((s["owned_nodes"] + s["rented_nodes"]).max())
+    fleet = float(fleet_nodes_per_period(s).max())
     serving = float(s["serving_nodes"].sum()) * data.period_hours * per
     training = float(s["training_nodes"].sum()) * data.period_hours * per
     return OwnedHours(fleet, serving, training, max(fleet * data.horizon_hours - serving - training, 0.0))

@@ -81,17 +81,22 @@ class FirstStage:
 
     owned: Mapping[str, int]
     reserved: Mapping[tuple[str, str, int], int]
+    ordered_ahead: Mapping[tuple[str, int], int]  # rentals of the hours tau < L_g, ordered before the day
 
     @classmethod
     def of(cls, plan: PlanResult) -> "FirstStage":
         table = plan.result.tables.get("reserved")
         reserved = {} if table is None else {(r.node_type, r.contract, int(r.term)): int(r.reserved_nodes)
                                              for r in table.itertuples()}
-        return cls(dict(plan.totals.fleet.owned), reserved)
+        data = plan.data
+        ahead = {(r.node_type, int(r.period)): int(r.rented_nodes) for r in plan.result.tables["rented"].itertuples()
+                 if data.day_ahead and r.period < min(data.lead_periods(r.node_type), data.horizon_periods)}
+        return cls(dict(plan.totals.fleet.owned), reserved, ahead)
 
     def fixed_in(self, data: PlanningData) -> PlanningData:
-        """`data` with this fleet fixed."""
-        return data.with_owned_fleet(self.owned).with_reserved_fleet(self.reserved)
+        """`data` with this fleet (and the rentals ordered before the day) fixed."""
+        return data.with_owned_fleet(self.owned).with_reserved_fleet(self.reserved).with_rentals_ordered_ahead(
+            self.ordered_ahead)
 
 
 @dataclass(frozen=True)
@@ -164,12 +169,14 @@ def measured_availability(data: PlanningData, units: pd.DataFrame, unserved: pd.
             sizes = [data.unit_nodes[(m, g, r)] for m, r in on_g]
             nodes = (serving * np.array(sizes)[:, None]).sum(axis=0)
             spares = np.ceil(data.spare_ratio.get(g, 0.0) * nodes - 1e-9)
+            if g in data.spare_floor:
+                spares = np.maximum(spares, np.asarray(data.spare_floor[g])[block])
             rack = rates.rack_nodes if rates is not None else 1
             setup[g] = (lay_out(sizes, serving.max(axis=1).tolist(), rack), serving, spares, on_g)
         for _ in range(draws):
             capacity = {key: np.zeros(len(instants)) for key in roles}
             for g, (layout, serving, spares, on_g) in setup.items():
-                day = simulate_day(rng, layout, rates, spares, data.period_hours) if rates is not None else None
+                day = simulate_day(rng, layout, rates, spares, data.period_hours, serving) if rates is not None else None
                 up = (units_up(day, layout, serving, instants, data.period_hours) if day is not None
                       else serving[:, period_of].astype(float))
                 refused += day.swaps_refused if day is not None else 0

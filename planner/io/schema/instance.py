@@ -80,9 +80,10 @@ class Reserved(Sourced):
     name: Name = described("Label of the contract in results (`month`, `year-1`...).")
     term_hours: Annotated[float, Field(gt=0, le=10 * 8784)] = described(
         "τ_c, the term: nodes on the contract are held, and paid every hour, for this long (720 = a 30-day month, "
-        "8,760 = a year). The horizon is cut into terms from its start; each term's count is its own decision. A "
-        "term longer than the horizon is one decision, charged for the horizon's hours only: the horizon stands "
-        "for the whole term (formulation.md, section 4c).", unit="hours")
+        "8,760 = a year). The horizon is cut into terms from its start, a period belonging to the term it starts "
+        "in; each term's count is its own decision, paid for its periods' hours. At least one period long. A term "
+        "longer than the horizon is one decision, charged for the horizon's hours only: the horizon stands for "
+        "the whole term (formulation.md, section 4c).", unit="hours")
     usd_per_gpu_hour: NonNegative = described(
         "c_{g,c} = `gpus_per_node` × this, in USD per node-hour, paid every hour of the term, used or not.",
         unit="USD per GPU-hour")

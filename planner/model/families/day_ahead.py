@@ -69,7 +69,8 @@ def add_day_ahead(model: pyo.ConcreteModel, data: PlanningData, pools: Pools) ->
     An on-demand node is ordered L_g periods ahead (`rental.lead_hours` rounded up to periods,
     `SHARED_RENTAL_HISTORIES`): R_{g,t} can only depend on the demand of hours 0..tau - L_g, so
     two scenarios alike up to then rent the same; for tau < L_g every scenario rents the same
-    (ordered the day before). L_g = 0 is the pairs above.
+    (ordered the day before: `PlanningData.with_rentals_ordered_ahead` fixes them with an earlier
+    plan's). L_g = 0 is the pairs above.
 
     Scenarios drawn independently hour by hour share no history, and then only the day-ahead
     commitment binds; a scenario file written as a tree (scenarios equal up to a branching hour)
@@ -92,6 +93,10 @@ def add_day_ahead(model: pyo.ConcreteModel, data: PlanningData, pools: Pools) ->
     for key, units in data.fixed_commitment.items():  # a commitment made before, tried on other scenarios
         if key in model.committed_units:
             model.committed_units[key].fix(units)
+    for (g, tau), nodes in data.fixed_rentals.items():  # rentals ordered before the day, likewise
+        if tau < min(data.lead_periods(g), periods):
+            for s in range(data.scenarios):
+                model.rented_nodes[g, s * periods + tau].fix(nodes)
     model.day_ahead_floor = pyo.Constraint(
         model.UNIT_KINDS, model.PERIODS,
         rule=lambda mdl, m, g, r, t: mdl.serving_units[m, g, r, t] >= mdl.committed_units[m, g, r, t % periods])
@@ -109,16 +114,11 @@ def add_day_ahead(model: pyo.ConcreteModel, data: PlanningData, pools: Pools) ->
     model.non_anticipative_units = pyo.Constraint(
         model.UNIT_KINDS, model.SHARED_HISTORIES,
         rule=lambda mdl, m, g, r, i: mdl.serving_units[m, g, r, same[i][0]] == mdl.serving_units[m, g, r, same[i][1]])
-    ordered = [(g, t, u) for g in model.NODE_TYPES for t, u in shared_histories(data, lead_periods(data, g))]
+    ordered = [(g, t, u) for g in model.NODE_TYPES for t, u in shared_histories(data, data.lead_periods(g))]
     model.SHARED_RENTAL_HISTORIES = pyo.Set(initialize=range(len(ordered)), ordered=True)
     model.non_anticipative_rentals = pyo.Constraint(
         model.SHARED_RENTAL_HISTORIES,
         rule=lambda mdl, i: mdl.rented_nodes[ordered[i][0], ordered[i][1]] == mdl.rented_nodes[ordered[i][0], ordered[i][2]])
-
-
-def lead_periods(data: PlanningData, g: str) -> int:
-    """L_g in periods: the on-demand lead time of node type g, rounded up to whole periods."""
-    return int(np.ceil(data.node_type(g).rental_lead_hours / data.period_hours - 1e-9))
 
 
 def shared_histories(data: PlanningData, lead: int = 0) -> list[tuple[int, int]]:

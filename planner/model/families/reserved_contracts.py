@@ -64,11 +64,12 @@ def add_reserved_contracts(model: pyo.ConcreteModel, data: PlanningData, pools: 
     GPU-hour) and a limit V^max_{g,c}.
 
     **Terms** The horizon (of one scenario, H hours from its start) is cut into terms of tau_c
-    hours: term k covers hours [k tau_c, (k+1) tau_c), and h_{c,k} = min(tau_c, H - k tau_c) of
-    its hours lie in the horizon. Period t falls in term k_c(t) = floor(tau(t) Delta / tau_c),
-    tau(t) its hour of the day in the scenario. A term longer than the horizon is one term with
-    h = H: the horizon stands for the whole term, as capacity-expansion models charge an
-    investment per represented hour (formulation.md, section 4c).
+    hours: period t belongs to the term it starts in, k_c(t) = floor(tau(t) Delta / tau_c), tau(t)
+    its period within the scenario, and term k holds h_{c,k} = Delta x (its periods) hours: tau_c
+    where the term is a whole number of periods, less for the last term cut by the horizon's end. A
+    term shorter than a period is refused. A term longer than the horizon is one term with h = H:
+    the horizon stands for the whole term, as capacity-expansion models charge an investment per
+    represented hour (formulation.md, section 4c).
 
     **Variables** V_{g,c,k} in Z+ (`reserved_nodes`, over `CONTRACT_TERMS`), with
 

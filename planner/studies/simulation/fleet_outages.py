@@ -5,8 +5,8 @@ out when failures cluster (docs/formulation.md, section 9.3).
 Layout (as `physics.failures` sizes it): each served model's units of one role on one node type
 are laid out in order, a unit of u >= R nodes on ceil(u / R) racks of its own, units of u < R
 nodes w = floor(R / u) to a rack; a unit kind starts on a fresh rack. The day's largest count of
-each kind is laid out; in a period only the first n_t units serve (the others' failures still
-take spares).
+each kind is laid out; in a period only the first n_t units serve, and a unit not serving
+takes no spare when its node fails (it waits for the repair).
 
 Events are Poisson in time (rates per node, per unit, per rack) from a warm-up before the day, so
 that repairs under way at its start are drawn too. A failed node, or every node of a failed rack,
@@ -67,8 +67,10 @@ class DayOfFailures:
 
 
 def simulate_day(rng: np.random.Generator, layout: Layout, rates: FailureRates, spares: np.ndarray,
-                 period_hours: float) -> DayOfFailures:
-    """One day (len(spares) periods) of failures on `layout`, with `spares[t]` spare nodes in period t."""
+                 period_hours: float, serving: np.ndarray | None = None) -> DayOfFailures:
+    """One day (len(spares) periods) of failures on `layout`, with `spares[t]` spare nodes in period t.
+    `serving[kind, t]` (default: every unit laid out): the units of each kind serving in period t;
+    a unit not serving when its node fails takes no spare (it waits for the repair)."""
     day = len(spares) * period_hours
     warm = 2.0 * max(rates.repair_hours, rates.rack_repair_hours, rates.unit_restart_hours)
     span = warm + day
@@ -97,13 +99,21 @@ def simulate_day(rng: np.random.Generator, layout: Layout, rates: FailureRates, 
     down: list[list[tuple[float, float]]] = [[] for _ in range(units)]
     refused = 0
 
+    def period_of(at: float) -> int:
+        return int(min(max(at, 0.0), day - 1e-9) // period_hours)
+
     def pool(at: float) -> int:
-        period = int(min(max(at, 0.0), day - 1e-9) // period_hours)
-        return int(spares[period]) - sum(1 for release in held if release > at)
+        return int(spares[period_of(at)]) - sum(1 for release in held if release > at)
+
+    def idle(unit: int, at: float) -> bool:
+        return serving is not None and layout.index_in_kind[unit] >= serving[layout.kinds[unit], period_of(at)]
 
     def fail(unit: int, at: float, count: int, repair: float) -> float:
         """The unit's outage from `count` of its nodes failing at `at`; returns its end."""
         nonlocal refused
+        if idle(unit, at):
+            down[unit].append((at, at + repair))
+            return at + repair
         if rates.swap_hours is not None and pool(at) >= count:
             held.extend([at + repair] * count)
             end = at + rates.swap_hours
