@@ -23,7 +23,7 @@ from .model.build import formulation_families
 from .model.solve import solver_options
 from .physics.compile import compile_planning_data
 from .physics.data import PlanningData
-from .report.files import check_output_folder, write_diagnosis, write_json, write_plan
+from .report.files import check_output_folder, replaced_folder, write_diagnosis, write_json, write_plan
 from .results.published import compare_with_reference  # noqa: F401 - part of the API
 from .results.result import PlanResult
 from .results.run import plan as _plan
@@ -74,10 +74,17 @@ def validate_instance(instance: str | Path, overrides: Overrides = ()) -> Planni
 
 
 def write_results(out: str | Path, result: PlanResult) -> list[Path]:
-    """Every file of a plan (or diagnosis.json when the hard limits conflict) into `out`."""
-    written = write_diagnosis(out, result)
+    """Every file of a plan (or diagnosis.json when the hard limits conflict) into `out`, which is
+    replaced whole: the complete earlier result or the complete new one, never a mix."""
+    with replaced_folder(Path(out)) as folder:
+        written = _write_into(folder, result)
+    return [Path(out) / p.name for p in written]
+
+
+def _write_into(folder: Path, result: PlanResult) -> list[Path]:
+    written = write_diagnosis(folder, result)
     if result.has_plan:
-        return write_plan(Path(out), result)
+        return write_plan(folder, result)
     return [written] if written else []
 
 
@@ -104,8 +111,9 @@ def reproduce(instance: str | Path, overrides: Overrides = (), out: str | Path |
     planning_data(inputs)
     reproduction = _reproduce(inputs, solver)
     if out is not None:
-        write_results(out, reproduction.plan)
-        write_json(Path(out) / "reproduce.json", reproduction.record)
+        with replaced_folder(Path(out)) as folder:
+            _write_into(folder, reproduction.plan)
+            write_json(folder / "reproduce.json", reproduction.record)
     return reproduction
 
 

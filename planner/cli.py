@@ -312,7 +312,7 @@ def frontier(instance: Path, served_model, speeds: str, ttfts: str, out: Path | 
     from . import api
     from .errors import InputError
     from .report.charts import frontier_chart
-    from .report.files import check_output_folder, write_frame
+    from .report.files import check_output_folder, replaced_folder, write_frame
     from .report.text import frontier_text
     from .studies.frontier import slo_frontier
 
@@ -332,8 +332,9 @@ def frontier(instance: Path, served_model, speeds: str, ttfts: str, out: Path | 
     click.echo(f"{data.name}: SLO frontier of {model}")
     click.echo(frontier_text(frame))
     if out is not None:
-        write_frame(out / "frontier.csv", frame)
-        frontier_chart(out / "frontier.png", frame, f"{data.name}: cost against the SLO of {model}")
+        with replaced_folder(out) as folder:
+            write_frame(folder / "frontier.csv", frame)
+            frontier_chart(folder / "frontier.png", frame, f"{data.name}: cost against the SLO of {model}")
         click.echo(f"wrote frontier.csv and frontier.png to {out}")
 
 
@@ -383,7 +384,7 @@ def reseller(instance: Path, volumes: str, oos_scenarios: int, oos_seed, slo_sha
     """Stable service for a reseller: fleet, provisioning ratio, margin, out-of-sample check, scale."""
     from . import api
     from .report.charts import scale_chart
-    from .report.files import check_output_folder, write_frame, write_json, write_plan
+    from .report.files import check_output_folder, replaced_folder, write_frame, write_json, write_plan
     from .report.text import reseller_text
     from .studies import reseller as rs
 
@@ -418,14 +419,15 @@ def reseller(instance: Path, volumes: str, oos_scenarios: int, oos_seed, slo_sha
     record["published_provisioning_ratios"] = [{"label": label, "ratio": value} for label, value in ratios]
     click.echo(reseller_text(result.plan.data.name, record, ratios))
     if out is not None:
-        write_plan(out, result.plan)
-        if frontier is not None:
-            write_frame(out / "slo_share.csv", frontier)
-        if sweep is not None:
-            write_frame(out / "scale.csv", sweep)
-            scale_chart(out / "scale.png", sweep, record["scale"]["break_even_output_tokens_per_day"],
-                        f"{result.plan.data.name}: fleet and margin against volume", ratios)
-        write_json(out / "reseller.json", record)
+        with replaced_folder(out) as folder:
+            write_plan(folder, result.plan)
+            if frontier is not None:
+                write_frame(folder / "slo_share.csv", frontier)
+            if sweep is not None:
+                write_frame(folder / "scale.csv", sweep)
+                scale_chart(folder / "scale.png", sweep, record["scale"]["break_even_output_tokens_per_day"],
+                            f"{result.plan.data.name}: fleet and margin against volume", ratios)
+            write_json(folder / "reseller.json", record)
         scale_files = ("slo_share.csv, " if frontier is not None else "") + \
             ("scale.csv, scale.png, " if sweep is not None else "")
         click.echo(f"wrote reseller.json, {scale_files}and the plan's files to {out}")
@@ -488,7 +490,7 @@ def margins(instance: Path, volumes: str, out: Path | None, overwrite: bool, tim
     """From the theoretical margin to a real one: the waterfall, gross margins, marginal cost, break-even."""
     from . import api
     from .report.charts import marginal_cost_chart, waterfall_chart
-    from .report.files import check_output_folder, write_frame, write_json
+    from .report.files import check_output_folder, replaced_folder, write_frame, write_json
     from .report.text import margins_text
     from .studies import margins as mg
 
@@ -504,12 +506,13 @@ def margins(instance: Path, volumes: str, out: Path | None, overwrite: bool, tim
     record = result.record
     click.echo(margins_text(record))
     if out is not None:
-        waterfall_chart(out / "waterfall.png", result.waterfalls,
-                        f"{record['instance']}: from the theoretical margin to a real one")
-        write_frame(out / "marginal_cost.csv", result.marginal_costs)
-        marginal_cost_chart(out / "marginal_cost.png", result.data, result.marginal_costs, result.assumptions,
-                            f"{record['instance']}: marginal cost of a million tokens, hour by hour")
-        write_json(out / "margins.json", record)  # last: its presence marks a complete study
+        with replaced_folder(out) as folder:
+            waterfall_chart(folder / "waterfall.png", result.waterfalls,
+                            f"{record['instance']}: from the theoretical margin to a real one")
+            write_frame(folder / "marginal_cost.csv", result.marginal_costs)
+            marginal_cost_chart(folder / "marginal_cost.png", result.data, result.marginal_costs, result.assumptions,
+                                f"{record['instance']}: marginal cost of a million tokens, hour by hour")
+            write_json(folder / "margins.json", record)
         click.echo(f"wrote margins.json, waterfall.png, marginal_cost.csv and marginal_cost.png to {out}")
 
 
@@ -620,7 +623,7 @@ def claims(instance: Path, claim_files, volumes: str, cny_per_usd: float, out: P
     """Published claims beside what planner computes on INSTANCE, and under which inputs each holds."""
     from . import api
     from .io.reference import load_claim
-    from .report.files import check_output_folder, write_json
+    from .report.files import check_output_folder, replaced_folder, write_json
     from .studies.claims import claims_markdown, claims_study
 
     if out is not None:
@@ -638,8 +641,9 @@ def claims(instance: Path, claim_files, volumes: str, cny_per_usd: float, out: P
     if out is not None:
         from .io.files import write_text_atomic
 
-        write_text_atomic(out / "claims.md", text + "\n")
-        write_json(out / "claims.json", record)
+        with replaced_folder(out) as folder:
+            write_text_atomic(folder / "claims.md", text + "\n")
+            write_json(folder / "claims.json", record)
         click.echo(f"wrote claims.md and claims.json to {out}")
 
 @main.command()

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -39,18 +45,89 @@ def write_json(path: Path, record: Any) -> None:
     write_text_atomic(path, to_json(record))
 
 
+#: Every name a planner command writes into a result folder: a folder holding anything else is not
+#: planner's to replace (a user's own files, or the inputs themselves).
+RESULT_NAMES = frozenset({*PLAN_FILES, "training.csv", "diagnosis.json", "reproduce.json", "frontier.csv",
+                          "frontier.png", "reseller.json", "scale.csv", "scale.png", "slo_share.csv", "margins.json",
+                          "waterfall.png", "marginal_cost.csv", "marginal_cost.png", "claims.json", "claims.md",
+                          "sim.csv", "sim.json", "sim.png", "cases", "cases.csv", "sweep.png"})
+
+_LOCKS: dict[str, int] = {}  # folder -> open descriptor holding its lock for this process's run
+
+
 def check_output_folder(out: Path, overwrite: bool, marker: str | None = "summary.json") -> None:
-    """Before any work: refuse to write into a file, into a folder that cannot be created, or over a
-    previous result (`marker` present) unless asked to. The folder is created (empty) here."""
+    """Before any work: refuse to write into a file, into a folder that cannot be created or
+    written, over a previous result (`marker` present) unless asked to, into a folder holding
+    files planner does not write (a user's own, or the inputs), or into a folder another planner
+    run is writing (a lock on the folder, held until this process ends). The folder is created
+    (empty) here."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise InputError(out, Argument("out"), str(out), "exists and is not a folder")
+    if out.is_dir():
+        foreign = sorted(e.name for e in out.iterdir() if not e.name.startswith(".") and e.name not in RESULT_NAMES)
+        if foreign:
+            shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+            raise InputError(out, Argument("out"), str(out),
+                             f"holds files planner does not write ({shown}); choose a new or empty folder")
     if marker is not None and (out / marker).exists() and not overwrite:
         raise InputError(out, Argument("out"), str(out), "holds a previous result; pass `overwrite` to replace it")
     try:
         out.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(dir=out, prefix=".probe-")
+        probe.close()
     except OSError as exc:
-        raise InputError(out, Argument("out"), str(out), f"cannot be created: {exc.strerror}") from None
+        raise InputError(out, Argument("out"), str(out), f"cannot be written: {exc.strerror}") from None
+    _lock(out)
+
+
+def _lock(out: Path) -> None:
+    key = str(out.resolve())
+    if key in _LOCKS:
+        return
+    fd = os.open(out, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise InputError(out, Argument("out"), str(out), "another planner run is writing this folder now") from None
+    _LOCKS[key] = fd
+
+
+@contextmanager
+def replaced_folder(out: Path) -> Iterator[Path]:
+    """A new result built in a temporary sibling folder and renamed into place whole: stopped at
+    any point, `out` holds the complete old result or the complete new one, never a mix (a run
+    killed between the two renames leaves the old one in `.NAME.old-*` beside it)."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
+    try:
+        yield staging
+        os.chmod(staging, 0o777 & ~_umask())
+        old = None
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.replace(out, old / out.name)
+        os.replace(staging, out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+        _unlock(out)
+
+
+def _unlock(out: Path) -> None:
+    fd = _LOCKS.pop(str(Path(out).resolve()), None)
+    if fd is not None:
+        os.close(fd)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_plan(out: Path, outcome: PlanResult) -> list[Path]:
