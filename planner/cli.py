@@ -255,7 +255,11 @@ def solve(instance: Path, out: Path | None, overwrite: bool, time_limit, mip_gap
                 reason += f"; the diagnosis is in {out / 'diagnosis.json'}"
         raise NoPlan(reason)
     click.echo(to_json(result.summary) if as_json else printed_summary(result), nl=not as_json)
-    if result.result.status != "optimal":
+    if result.result.status == "gap_not_reached":
+        click.echo(f"note: HiGHS reported convergence, but the plan is {100 * result.result.mip_gap:.3g} % from its "
+                   "bound, more than the asked gap: the model may be badly scaled (check the volumes and prices)",
+                   err=True)
+    elif result.result.status != "optimal":
         gap = result.result.mip_gap
         shown = "an unknown gap" if gap is None else f"{100 * gap:.3g} %"
         click.echo(f"note: the solver stopped at its limit; the plan is within {shown} of optimal", err=True)

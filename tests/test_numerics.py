@@ -51,3 +51,29 @@ def test_a_quadrillion_tokens_a_day_scale_the_fleet_in_proportion(capfd):
     assert outcome.summary["unserved_tokens"]["output"] == 0
     log = highs_log(load_instance(REFERENCE_INSTANCE, scaled(1e15)), capfd)
     assert "badly scaled" not in log and "WARNING" not in log
+
+
+def test_a_converged_status_is_not_optimal_when_the_gap_says_otherwise():
+    """HiGHS can report convergence on a badly scaled model with its incumbent far from its bound
+    (issue 19, item 8): 100 against a bound of 50 with 1 % asked is not optimal; 100 against
+    99.995 with 0.01 % asked is; an objective of 0 against a bound of -1e-7 is within HiGHS's
+    absolute gap whatever the relative one."""
+    from planner.model.solve import _gap_not_reached, relative_gap
+
+    assert _gap_not_reached(100.0, 50.0, relative_gap(100.0, 50.0), 0.01)
+    assert not _gap_not_reached(100.0, 99.995, relative_gap(100.0, 99.995), 1e-4)
+    assert not _gap_not_reached(0.0, -1e-7, relative_gap(0.0, -1e-7), 1e-4)
+
+
+def test_demand_beyond_what_a_solver_counts_is_refused(tmp_path):
+    """demand.scale = 1e9 on the reference day asks 2.9e10 prefill units in the busiest hour: refused
+    at load naming demand.scale, not planned as an "optimal" day serving nothing."""
+    from click.testing import CliRunner
+
+    from planner.cli import main
+
+    from .conftest import REFERENCE_INSTANCE
+
+    result = CliRunner().invoke(main, ["validate", str(REFERENCE_INSTANCE), "--set", "demand.scale=1e9"])
+    assert result.exit_code == 2
+    assert "demand.scale" in result.stderr and "beyond the 1,000,000" in result.stderr

@@ -140,6 +140,14 @@ def relative_gap(objective: float | None, bound: float | None) -> float | None:
     return abs(objective - bound) / max(abs(objective), 1e-9)
 
 
+def _gap_not_reached(objective: float | None, bound: float | None, gap: float | None, asked: float) -> bool:
+    """The plan is farther from its bound than the asked relative gap and than HiGHS's absolute
+    gap (1e-6): a converged status that the numbers do not bear out (badly scaled models)."""
+    if gap is None or objective is None or bound is None or not math.isfinite(bound):
+        return False
+    return gap > asked * 1.001 + 1e-9 and abs(objective - bound) > 1e-6
+
+
 def solve(data: PlanningData, options: SolverOptions | None = None) -> SolveResult:
     """Build the model of `data`, solve it with HiGHS, and read the plan into the families' tables."""
     options = options or solver_options(data)
@@ -172,12 +180,15 @@ def solve(data: PlanningData, options: SolverOptions | None = None) -> SolveResu
         tables = export_tables(built.families, built.model, data)
         summaries = summary_entries(built.families, tables, data)
     bound = results.objective_bound
+    gap = relative_gap(objective, bound) if has_incumbent else None
+    if status == "optimal" and _gap_not_reached(objective, bound, gap, options.mip_gap):
+        status = "gap_not_reached"  # HiGHS says converged, its own bound says otherwise: never "optimal"
     return SolveResult(
         status=status,
         termination=results.termination_condition.name,
         objective_usd=objective if has_incumbent else None,
         bound_usd=bound if bound is not None and math.isfinite(bound) else None,
-        mip_gap=relative_gap(objective, bound) if has_incumbent else None,
+        mip_gap=gap,
         build_s=build_s,
         solve_s=solve_s,
         tables=tables,

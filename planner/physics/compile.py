@@ -72,6 +72,7 @@ def _compile(inputs: Inputs) -> PlanningData:
     capacity = {(m, g, r): frozen_array(arr * spec.served_models[m].deployments[g].target_utilization / peaks[m])
                 for (m, g, r), arr in at_full_use.items()}
     unit_nodes = {(m, g, r): getattr(p, r).unit_nodes for (m, g), p in profiles.items() for r in ROLES}
+    _check_unit_counts(spec, demand_mtok, capacity, file)
     minimum, smallest = _min_prefill_units(spec, profiles, demand, at_full_use, inputs.prompt_lengths, peaks, starts,
                                            file)
     prices = _period_prices(spec, starts, file)
@@ -222,6 +223,28 @@ def _check_harvest_bounds(spec: Instance, node_types: tuple[NodeTypeData, ...], 
             raise InputError(file, f"training.harvest.{g}.max_nodes", None,
                              f"required when node type {g}'s fleet has no limit (owned or rental max_nodes "
                              "missing): a harvest worth more than a node costs would grow without bound")
+
+
+#: The most units of one deployment a period may need: HiGHS represents integers and coefficients in
+#: double precision with tolerances near 1e-6 relative, so counts far above this are planned on
+#: rounding, not arithmetic ("optimal" plans serving nothing at demand.scale = 1e9, issue 19).
+MAX_UNITS_PER_PERIOD = 1_000_000
+
+
+def _check_unit_counts(spec: Instance, demand_mtok: Mapping[tuple[str, str], np.ndarray],
+                       capacity: Mapping[tuple[str, str, str], np.ndarray], file: str) -> None:
+    """Refuse demand that needs more units than the solver can count exactly."""
+    for (m, g, r), c in capacity.items():
+        with np.errstate(divide="ignore", invalid="ignore"):
+            units = np.where(c > 0, np.asarray(demand_mtok[(m, r)]) / c, 0.0)
+        if units.size and np.nanmax(units) > MAX_UNITS_PER_PERIOD:
+            t = int(np.nanargmax(units))
+            field, value = ("demand.scale", spec.demand.scale) if spec.demand.scale != 1.0 else ("demand.file",
+                                                                                               spec.demand.file)
+            raise InputError(file, field, value,
+                             f"period {t} needs {units[t]:.3g} {r} units of {m} on {g}, beyond the "
+                             f"{MAX_UNITS_PER_PERIOD:,} a solver can count exactly; plan a smaller volume or "
+                             "larger units")
 
 
 def _check_contract_terms(spec: Instance, file: str) -> None:
