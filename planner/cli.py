@@ -546,12 +546,17 @@ def _shares(specs) -> dict[str, float]:
 @click.option("--served-model", "served_models", multiple=True, metavar="NAME[=SHARE]",
               help="A served model and its share of every token (repeatable; default deepseek-r1=1).")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="CSV file to write.")
-def reference_demand(reference_yaml: Path, served_models, out: Path) -> None:
+@click.option("--overwrite", is_flag=True, help="Replace an existing --out file.")
+def reference_demand(reference_yaml: Path, served_models, out: Path, overwrite: bool) -> None:
     """Build a demand table from a published day: daily token totals in the shape of its income bars."""
+    from .errors import Argument, InputError
     from .io.files import write_atomic
     from .io.reference import load_reference
     from .physics.published import demand_table
 
+    if out.exists() and (out.is_dir() or not overwrite):
+        raise InputError(out, Argument("out"), str(out), "is a folder" if out.is_dir() else
+                         "exists; pass `overwrite` to replace it")
     reference = load_reference(reference_yaml)
     shares = _shares(served_models or ("deepseek-r1",))
     table = demand_table(reference, shares)

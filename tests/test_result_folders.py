@@ -84,3 +84,18 @@ def test_a_folder_another_run_is_writing_is_refused(tmp_path):
         os.close(fd)
     assert CliRunner().invoke(main, ["solve", str(path), "--out", str(out)]).exit_code == 0
     assert (out / "summary.json").exists()
+
+
+def test_reference_demand_does_not_replace_a_file_unasked(tmp_path):
+    """`reference-demand --out` at an existing file (here an instance YAML) is refused without
+    --overwrite and the file kept (issue 19, item 6); with it, the table is written."""
+    from .conftest import ROOT
+
+    target = tmp_path / "instance.yaml"
+    target.write_text("name: keep\n")
+    args = ["reference-demand", str(ROOT / "reference" / "deepseek-2025-02-28.yaml"), "--out", str(target)]
+    line = _error_line(CliRunner().invoke(main, args))
+    assert "exists" in line and "--overwrite" in line
+    assert target.read_text() == "name: keep\n"
+    assert CliRunner().invoke(main, [*args, "--overwrite"]).exit_code == 0
+    assert "period,served_model" in target.read_text()
