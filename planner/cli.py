@@ -101,6 +101,13 @@ class PlannerGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted: nothing more was written", err=True)
             ctx.exit(EXIT_INTERRUPTED)
+        except Exception:
+            # A Ctrl-C inside a C extension's import or call can surface as another error (highspy's
+            # "ImportError: initialization failed"): after a Ctrl-C, any error is the interrupt.
+            if not _INTERRUPTED.is_set():
+                raise
+            click.echo("interrupted: nothing more was written", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
 
 
 def _library_loaded() -> None:

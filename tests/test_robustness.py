@@ -288,3 +288,20 @@ def test_ctrl_c_while_the_library_loads_exits_130_without_a_traceback(tmp_path, 
     assert process.returncode == 130, err.decode()
     assert "Traceback" not in err.decode()
     assert not (tmp_path / "plan" / "summary.json").exists()
+
+
+def test_an_interrupt_that_surfaces_as_another_error_exits_130(monkeypatch):
+    """A Ctrl-C inside a C extension's import comes back as another error (highspy's "ImportError:
+    initialization failed", seen on a loaded machine): after a Ctrl-C any error is the interrupt,
+    one line and exit 130, no traceback (issue 19, item 17)."""
+    import planner.cli as cli
+
+    def interrupted_import(*args, **kwargs):
+        cli._INTERRUPTED.set()
+        raise ImportError("initialization failed")
+
+    monkeypatch.setattr("planner.api.validate_instance", interrupted_import)
+    result = CliRunner().invoke(main, ["validate", "x.yaml"])
+    assert result.exit_code == 130
+    assert "Traceback" not in result.output + result.stderr
+    assert one_error_line(result) == "interrupted: nothing more was written"
