@@ -124,3 +124,12 @@ def test_the_shipped_sweeps_load():
     for path in (ROOT / "sweeps").glob("*.yaml"):
         sweep = load_sweep(path)
         assert sweep.cases and sweep.spec.chart is not None
+
+
+@pytest.mark.parametrize("name", ["/tmp/elsewhere", "../up", "a/b"])
+def test_a_sweep_name_is_a_name_not_a_path(tmp_path, name):
+    """A name that is a path would put the store (and, with --overwrite, the deletion of its
+    cases/*.json) outside the results folder (issue 19, item 6): refused, naming the field."""
+    spec = write_spec(tmp_path, {"demand.scale": [0.5]}, name=name)
+    result = CliRunner().invoke(main, ["sweep", str(spec)])
+    assert result.exit_code == 2 and "name" in result.stderr and name in result.stderr

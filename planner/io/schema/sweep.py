@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from ..validation import Strict
-from .common import described
+from .common import Name, described
 
 #: Summary figures copied into the aggregate table (dotted paths into summary.json).
 DEFAULT_METRICS = (
@@ -29,7 +29,9 @@ class Chart(Strict):
 class SweepSpec(Strict):
     """A base instance, fields set for every case, and the cases."""
 
-    name: str = described("Names the result store (`results/sweeps/NAME` by default) and the progress bar.")
+    name: Name = described(
+        "Names the result store (`results/sweeps/NAME` by default) and the progress bar: a name, not a path "
+        "(letters, digits, `_@+-`), so that the store stays under the results folder.")
     base: str = described("The base instance, a path relative to the spec file; it must exist.")
     set: list[str] = described(
         "`dotted.path=value` overrides (as `--set` takes them) applied to the base for every case.", [])
