@@ -21,16 +21,29 @@ def committed_profile() -> dict:
     return profile
 
 
-def tree(tmp_instance, day_ahead: bool, hours: list[tuple[int, int]]):
-    """Two scenarios of decode demand in units per hour, (scenario 0, scenario 1) for each hour;
-    1-GPU nodes rented at $1 an hour, nothing owned."""
-    raw = tiny_instance([(0, 0, 360_000)] * len(hours), rental={"usd_per_gpu_hour": 1.0})
+def scenario_tree(write, hours: list[tuple[int, int]], profile: dict, *, day_ahead: bool = True,
+                  owned: dict | None = None, rental: dict | None = None):
+    """Two scenarios of decode demand in units per hour, (scenario 0, scenario 1) for each hour,
+    on 1-GPU nodes; `write(raw, profiles)` writes the instance and returns its path."""
+    raw = tiny_instance([(0, 0, 360_000)] * len(hours), owned=owned, rental=rental)
     raw["scenarios"] = {"file": "scenarios.csv", "day_ahead": day_ahead}
-    path = tmp_instance(raw, [committed_profile()])
+    path = write(raw, [profile])
     rows = ["scenario,period,served_model,input_tokens,input_cache_hit_tokens,output_tokens"]
-    rows += [f"{s},{t},toy,0,0,{units[s] * 360_000}" for s in (0, 1) for t, units in enumerate(hours)]
+    rows += [f"{s},{t},toy,0,0,{pair[s] * 360_000}" for s in (0, 1) for t, pair in enumerate(hours)]
     (path.parent / "scenarios.csv").write_text("\n".join(rows) + "\n")
     return path
+
+
+def tree(tmp_instance, day_ahead: bool, hours: list[tuple[int, int]]):
+    """Nodes rented at $1 an hour, nothing owned; units formed as `committed_profile` says."""
+    return scenario_tree(tmp_instance, hours, committed_profile(), day_ahead=day_ahead,
+                         rental={"usd_per_gpu_hour": 1.0})
+
+
+def on_demand_tree(write, lead_hours: float, hours: list[tuple[int, int]]):
+    """Nodes owned at $0.6 an hour or rented at $1, ordered `lead_hours` ahead; units formed at once."""
+    return scenario_tree(write, hours, tiny_profile(), owned={"usd_per_gpu_hour": 0.6},
+                         rental={"usd_per_gpu_hour": 1.0, "lead_hours": lead_hours})
 
 
 def units(outcome) -> pd.DataFrame:
@@ -100,14 +113,7 @@ def test_an_on_demand_lead_time_rents_before_the_branch(tmp_instance, lead_hours
     A one-hour lead: hour 1's rentals are ordered at hour 0, where the scenarios are alike, so
     both rent the same. Own 1, rent 2 in both: 1.2 + 2 = $3.2 (own 2, rent 1 in both: $3.4; own 3:
     $3.6; rent everything: 1 + 3 = $4). The lead time costs $1.0."""
-    raw = tiny_instance([(0, 0, 360_000)] * 2, owned={"usd_per_gpu_hour": 0.6},
-                        rental={"usd_per_gpu_hour": 1.0, "lead_hours": lead_hours})
-    raw["scenarios"] = {"file": "scenarios.csv", "day_ahead": True}
-    path = tmp_instance(raw, [tiny_profile()])
-    rows = ["scenario,period,served_model,input_tokens,input_cache_hit_tokens,output_tokens",
-            "0,0,toy,0,0,360000", "0,1,toy,0,0,360000", "1,0,toy,0,0,360000", "1,1,toy,0,0,1080000"]
-    (path.parent / "scenarios.csv").write_text("\n".join(rows) + "\n")
-    outcome = solve_instance(path)
+    outcome = solve_instance(on_demand_tree(tmp_instance, lead_hours, [(1, 1), (1, 3)]))
     assert outcome.result.objective_usd == pytest.approx(objective)
     rented = outcome.result.tables["rented"].set_index("period")["rented_nodes"]
     if lead_hours:
@@ -123,14 +129,8 @@ def test_a_longer_lead_time_never_costs_less(tmp_path_factory, units):
     ahead: each lead time only adds equalities between scenarios' rentals, so the optimum never
     falls."""
     def cost(lead: float) -> float:
-        raw = tiny_instance([(0, 0, 360_000)] * len(units), owned={"usd_per_gpu_hour": 0.6},
-                            rental={"usd_per_gpu_hour": 1.0, "lead_hours": lead})
-        raw["scenarios"] = {"file": "scenarios.csv", "day_ahead": True}
-        path = write_instance(tmp_path_factory.mktemp("lead"), raw, [tiny_profile()])
-        rows = ["scenario,period,served_model,input_tokens,input_cache_hit_tokens,output_tokens"]
-        rows += [f"{s},{t},toy,0,0,{pair[s] * 360_000}" for s in (0, 1) for t, pair in enumerate(units)]
-        (path.parent / "scenarios.csv").write_text("\n".join(rows) + "\n")
-        return solve_instance(path).result.objective_usd
+        write = lambda raw, profiles: write_instance(tmp_path_factory.mktemp("lead"), raw, profiles)  # noqa: E731
+        return solve_instance(on_demand_tree(write, lead, units)).result.objective_usd
 
     costs = [cost(lead) for lead in (0.0, 1.0, 2.0)]
     assert costs[0] <= costs[1] + 1e-6 <= costs[2] + 2e-6
@@ -143,14 +143,7 @@ def test_rentals_ordered_before_the_day_are_first_stage(tmp_instance):
     from planner.studies.points import plan_data
     from planner.studies.reseller import FirstStage
 
-    raw = tiny_instance([(0, 0, 360_000)] * 2, owned={"usd_per_gpu_hour": 0.6},
-                        rental={"usd_per_gpu_hour": 1.0, "lead_hours": 1.0})
-    raw["scenarios"] = {"file": "scenarios.csv", "day_ahead": True}
-    path = tmp_instance(raw, [tiny_profile()])
-    rows = ["scenario,period,served_model,input_tokens,input_cache_hit_tokens,output_tokens",
-            "0,0,toy,0,0,360000", "0,1,toy,0,0,360000", "1,0,toy,0,0,360000", "1,1,toy,0,0,1080000"]
-    (path.parent / "scenarios.csv").write_text("\n".join(rows) + "\n")
-    outcome = solve_instance(path)
+    outcome = solve_instance(on_demand_tree(tmp_instance, 1.0, [(1, 1), (1, 3)]))
     stage = FirstStage.of(outcome)
     assert stage.ordered_ahead == {("gpu", 0): 0}  # hour 1's rentals are recourse: not first stage
     forced = FirstStage(stage.owned, stage.reserved, {("gpu", 0): 3})

@@ -275,8 +275,8 @@ def training_totals(data: PlanningData, schedule: pd.DataFrame, training: Mappin
 
 
 def _totals(data: PlanningData, s: pd.DataFrame, owned: pd.Series, rented: pd.DataFrame,
-            revenue: np.ndarray, training: TrainingFigures | None, reserved: pd.DataFrame | None = None,
-            rental_usd: float | None = None) -> Totals:
+            revenue: np.ndarray, training: TrainingFigures | None, reserved: pd.DataFrame | None,
+            rental_usd: float) -> Totals:
     """Totals over the horizon; with S scenarios, sums are divided by S (expectations) and the
     peaks are over every scenario."""
     per = 1.0 / data.scenarios
@@ -311,7 +311,7 @@ def _totals(data: PlanningData, s: pd.DataFrame, owned: pd.Series, rented: pd.Da
         cost_usd=CostFigures(
             total=cost,
             owned=owned_cost,
-            rental=rental_usd if rental_usd is not None else cost - owned_cost - reserved_cost,
+            rental=rental_usd,
             per_million_output_tokens=cost / served_output_mtok if served_output_mtok > 0 else None,
             reserved=reserved_cost,
         ),
